@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * cgroup sock_addr programs: connect-time service load balancing.
+ *
+ *   connect4/6      TCP and connected UDP: VIP:port -> backend, once
+ *   sendmsg4/6      unconnected UDP: the same, per datagram
+ *   recvmsg4/6      unconnected UDP: replies appear to come from the VIP
+ *   getpeername4/6  the application sees the VIP it dialled
+ *
+ * AF_INET6 sockets reach the *6 programs for IPv6 and for IPv4-mapped
+ * addresses alike; weft_addr keeps IPv4 mapped, so one lookup serves both.
+ */
+#include "lib/lb.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline bool lb_proto_supported(__u32 proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
+}
+
+static __always_inline void ctx_load6(struct bpf_sock_addr *ctx,
+				      union weft_addr *addr)
+{
+	addr->w[0] = ctx->user_ip6[0];
+	addr->w[1] = ctx->user_ip6[1];
+	addr->w[2] = ctx->user_ip6[2];
+	addr->w[3] = ctx->user_ip6[3];
+}
+
+static __always_inline void ctx_store6(struct bpf_sock_addr *ctx,
+				       const union weft_addr *addr)
+{
+	ctx->user_ip6[0] = addr->w[0];
+	ctx->user_ip6[1] = addr->w[1];
+	ctx->user_ip6[2] = addr->w[2];
+	ctx->user_ip6[3] = addr->w[3];
+}
+
+static __always_inline int sock4_forward(struct bpf_sock_addr *ctx,
+					 bool connected)
+{
+	union weft_addr addr;
+	__be16 port = (__be16)ctx->user_port;
+	__u32 proto = ctx->protocol;
+
+	if (!lb_proto_supported(proto))
+		return SYS_PROCEED;
+	lb_addr_from_v4(&addr, ctx->user_ip4);
+	switch (lb_translate(ctx, &addr, &port, proto, connected)) {
+	case LB_TRANSLATED:
+		/* IPv4 VIPs only ever carry IPv4 backends (agent contract). */
+		ctx->user_ip4 = addr.w[3];
+		ctx->user_port = port;
+		return SYS_PROCEED;
+	case LB_REFUSE:
+		return lb_refuse();
+	default:
+		return SYS_PROCEED;
+	}
+}
+
+static __always_inline int sock6_forward(struct bpf_sock_addr *ctx,
+					 bool connected)
+{
+	union weft_addr addr;
+	__be16 port = (__be16)ctx->user_port;
+	__u32 proto = ctx->protocol;
+
+	if (!lb_proto_supported(proto))
+		return SYS_PROCEED;
+	ctx_load6(ctx, &addr);
+	switch (lb_translate(ctx, &addr, &port, proto, connected)) {
+	case LB_TRANSLATED:
+		ctx_store6(ctx, &addr);
+		ctx->user_port = port;
+		return SYS_PROCEED;
+	case LB_REFUSE:
+		return lb_refuse();
+	default:
+		return SYS_PROCEED;
+	}
+}
+
+static __always_inline void sock4_reverse(struct bpf_sock_addr *ctx)
+{
+	union weft_addr addr;
+	__be16 port = (__be16)ctx->user_port;
+
+	lb_addr_from_v4(&addr, ctx->user_ip4);
+	if (lb_reverse(ctx, &addr, &port)) {
+		ctx->user_ip4 = addr.w[3];
+		ctx->user_port = port;
+	}
+}
+
+static __always_inline void sock6_reverse(struct bpf_sock_addr *ctx)
+{
+	union weft_addr addr;
+	__be16 port = (__be16)ctx->user_port;
+
+	ctx_load6(ctx, &addr);
+	if (lb_reverse(ctx, &addr, &port)) {
+		ctx_store6(ctx, &addr);
+		ctx->user_port = port;
+	}
+}
+
+SEC("cgroup/connect4")
+int weft_connect4(struct bpf_sock_addr *ctx)
+{
+	return sock4_forward(ctx, true);
+}
+
+SEC("cgroup/connect6")
+int weft_connect6(struct bpf_sock_addr *ctx)
+{
+	return sock6_forward(ctx, true);
+}
+
+SEC("cgroup/sendmsg4")
+int weft_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return sock4_forward(ctx, false);
+}
+
+SEC("cgroup/sendmsg6")
+int weft_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return sock6_forward(ctx, false);
+}
+
+/* recvmsg and getpeername programs must return 1: they only rewrite. */
+SEC("cgroup/recvmsg4")
+int weft_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	sock4_reverse(ctx);
+	return SYS_PROCEED;
+}
+
+SEC("cgroup/recvmsg6")
+int weft_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	sock6_reverse(ctx);
+	return SYS_PROCEED;
+}
+
+SEC("cgroup/getpeername4")
+int weft_getpeername4(struct bpf_sock_addr *ctx)
+{
+	sock4_reverse(ctx);
+	return SYS_PROCEED;
+}
+
+SEC("cgroup/getpeername6")
+int weft_getpeername6(struct bpf_sock_addr *ctx)
+{
+	sock6_reverse(ctx);
+	return SYS_PROCEED;
+}
