@@ -102,7 +102,8 @@ struct weft_service_stats {
 
 /*
  * Datapath-wide counters: per-CPU array indexed by this enum.  Shared
- * with userspace, which prints the names from weft_counter_name().
+ * with userspace, which names them with weft_counter_name()
+ * (user/lib/datapath.h).
  */
 enum weft_counter {
 	WEFT_CNT_LB_HIT = 0,         /* translated to a backend */
@@ -133,7 +134,7 @@ struct weft_service_meta {
 
 struct weft_backend_meta {
 	char workload[WEFT_META_NAME_MAX]; /* "ns/name", "" if unknown */
-	__u32 refs; /* number of service slots pointing at this backend */
+	__u32 refs; /* number of services (vip, port, proto) using it */
 	__u32 pad;
 };
 

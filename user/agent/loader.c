@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include "loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <weft/abi.h>
+
+#include "log.h"
+#include "sock_lb.skel.h"
+#include "sysfs.h"
+
+struct loader {
+	struct sock_lb *skel;
+	struct datapath_maps maps;
+	struct loader_features features;
+	int cgroup_fd;
+};
+
+static void loader_probe(struct loader_features *f)
+{
+	f->set_retval = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+						BPF_FUNC_set_retval, NULL) > 0;
+	pr_debug("feature bpf_set_retval in sock_addr: %s\n",
+		 f->set_retval ? "yes" : "no (refusals report EPERM)");
+}
+
+/*
+ * Pin every weft_* map under pin_dir/maps.  libbpf reuses a pinned map when
+ * its type, sizes and flags match, and refuses to load otherwise; a layout
+ * change therefore fails loudly instead of mixing layouts.
+ */
+static int loader_set_pins(struct bpf_object *obj, const char *pin_dir)
+{
+	char path[PATH_MAX];
+	struct bpf_map *map;
+	int err;
+
+	bpf_object__for_each_map(map, obj) {
+		const char *name = bpf_map__name(map);
+
+		if (strncmp(name, "weft_", 5))
+			continue; /* .rodata and friends stay private */
+		err = datapath_pin_path(path, sizeof(path), pin_dir,
+					WEFT_PIN_MAPS_DIR, name);
+		if (!err)
+			err = bpf_map__set_pin_path(map, path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Is the link at fd a cgroup link on the cgroup whose inode is cgroup_id? */
+static bool link_on_cgroup(int fd, __u64 cgroup_id)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return false;
+	return info.type == BPF_LINK_TYPE_CGROUP &&
+	       info.cgroup.cgroup_id == cgroup_id;
+}
+
+static int loader_attach_one(struct loader *l, struct bpf_program *prog,
+			     const char *pin_dir, __u64 cgroup_id)
+{
+	const char *name = bpf_program__name(prog);
+	struct bpf_link *link;
+	char path[PATH_MAX];
+	int err;
+
+	err = datapath_pin_path(path, sizeof(path), pin_dir,
+				WEFT_PIN_LINKS_DIR, name);
+	if (err)
+		return err;
+
+	link = access(path, F_OK) == 0 ? bpf_link__open(path) : NULL;
+	if (link) {
+		if (link_on_cgroup(bpf_link__fd(link), cgroup_id)) {
+			err = bpf_link__update_program(link, prog);
+			bpf_link__destroy(link); /* the pin keeps it */
+			if (err)
+				pr_warn("%s: updating program: %s\n", path,
+					strerror(-err));
+			else
+				pr_debug("%s: adopted, program replaced\n",
+					 path);
+			return err;
+		}
+		/* Pinned for another cgroup: the node config moved. */
+		pr_info("%s: attached to another cgroup, re-attaching\n",
+			path);
+		bpf_link__unpin(link);
+		bpf_link__destroy(link);
+	}
+
+	link = bpf_program__attach_cgroup(prog, l->cgroup_fd);
+	if (!link) {
+		err = -errno;
+		pr_warn("attaching %s: %s\n", name, strerror(-err));
+		return err;
+	}
+	err = bpf_link__pin(link, path);
+	if (err)
+		pr_warn("pinning %s: %s\n", path, strerror(-err));
+	bpf_link__destroy(link); /* pinned: attachment outlives the fd */
+	return err;
+}
+
+static int loader_attach(struct loader *l, const char *cgroup_path,
+			 const char *pin_dir)
+{
+	struct bpf_program *prog;
+	char path[PATH_MAX];
+	struct stat st;
+	int err;
+
+	if (fstat(l->cgroup_fd, &st))
+		return -errno;
+	if (snprintf(path, sizeof(path), "%s/%s", pin_dir,
+		     WEFT_PIN_LINKS_DIR) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	err = sysfs_mkdir_p(path);
+	if (err) {
+		pr_warn("%s: %s\n", path, strerror(-err));
+		return err;
+	}
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		err = loader_attach_one(l, prog, pin_dir, st.st_ino);
+		if (err) {
+			pr_warn("attaching to cgroup %s failed\n", cgroup_path);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void loader_take_maps(struct loader *l)
+{
+	struct sock_lb *s = l->skel;
+
+	l->maps.services = bpf_map__fd(s->maps.weft_services);
+	l->maps.backends = bpf_map__fd(s->maps.weft_backends);
+	l->maps.sock_revnat = bpf_map__fd(s->maps.weft_sock_revnat);
+	l->maps.service_stats = bpf_map__fd(s->maps.weft_service_stats);
+	l->maps.counters = bpf_map__fd(s->maps.weft_counters);
+	l->maps.service_meta = bpf_map__fd(s->maps.weft_service_meta);
+	l->maps.backend_meta = bpf_map__fd(s->maps.weft_backend_meta);
+	l->maps.agent_state = bpf_map__fd(s->maps.weft_agent_state);
+}
+
+int loader_install(const char *cgroup_path, const char *pin_dir,
+		   struct loader **out)
+{
+	char maps_dir[PATH_MAX];
+	struct loader *l;
+	int err;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->cgroup_fd = -1;
+
+	err = sysfs_bpffs_ensure(pin_dir);
+	if (err)
+		goto err_free;
+	if (snprintf(maps_dir, sizeof(maps_dir), "%s/%s", pin_dir,
+		     WEFT_PIN_MAPS_DIR) >= (int)sizeof(maps_dir)) {
+		err = -ENAMETOOLONG;
+		goto err_free;
+	}
+	err = sysfs_mkdir_p(maps_dir);
+	if (err) {
+		pr_warn("%s: %s\n", maps_dir, strerror(-err));
+		goto err_free;
+	}
+
+	l->cgroup_fd = open(cgroup_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (l->cgroup_fd < 0) {
+		err = -errno;
+		pr_warn("cgroup %s: %s\n", cgroup_path, strerror(errno));
+		goto err_free;
+	}
+
+	loader_probe(&l->features);
+	l->skel = sock_lb__open();
+	if (!l->skel) {
+		err = -errno;
+		pr_warn("opening BPF object: %s\n", strerror(-err));
+		goto err_close;
+	}
+	l->skel->rodata->have_set_retval = l->features.set_retval;
+	err = loader_set_pins(l->skel->obj, pin_dir);
+	if (err)
+		goto err_destroy;
+	err = sock_lb__load(l->skel);
+	if (err) {
+		pr_warn("loading BPF programs: %s (a map pinned under %s with another layout? see docs/operations.md)\n",
+			strerror(-err), maps_dir);
+		goto err_destroy;
+	}
+	err = loader_attach(l, cgroup_path, pin_dir);
+	if (err)
+		goto err_destroy;
+	loader_take_maps(l);
+	*out = l;
+	return 0;
+
+err_destroy:
+	sock_lb__destroy(l->skel);
+err_close:
+	close(l->cgroup_fd);
+err_free:
+	free(l);
+	return err;
+}
+
+const struct datapath_maps *loader_maps(const struct loader *l)
+{
+	return &l->maps;
+}
+
+const struct loader_features *loader_features(const struct loader *l)
+{
+	return &l->features;
+}
+
+void loader_free(struct loader *l)
+{
+	if (!l)
+		return;
+	sock_lb__destroy(l->skel); /* pinned maps and links survive */
+	if (l->cgroup_fd >= 0)
+		close(l->cgroup_fd);
+	free(l);
+}

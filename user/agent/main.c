@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * weftd: the per-node agent.  Reads the mesh config, compiles it into the
+ * pinned datapath maps, attaches the BPF programs to the node's cgroup and
+ * then serves health and metrics, reloading on SIGHUP.  On exit the datapath
+ * stays installed (pinned); `weftd --uninstall` removes it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "apply.h"
+#include "datapath.h"
+#include "lb.h"
+#include "loader.h"
+#include "log.h"
+#include "mesh.h"
+#include "metrics.h"
+#include "node_config.h"
+#include "server.h"
+#include "sysfs.h"
+
+enum agent_mode {
+	MODE_DAEMON,
+	MODE_ONCE,
+	MODE_CHECK,
+	MODE_UNINSTALL,
+};
+
+struct agent {
+	struct node_config node;
+	char cgroup[PATH_MAX]; /* resolved */
+	struct loader *loader;
+	struct server server;
+	struct agent_metrics metrics;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: weftd [options]\n"
+		"  -c, --node-config FILE  node settings (YAML, see docs/config.md)\n"
+		"  -d, --config-dir DIR    mesh config directory (Istio/Kubernetes YAML)\n"
+		"      --cgroup PATH       cgroup to serve (absolute, or below the cgroup2 mount)\n"
+		"      --pin-dir DIR       bpffs directory for maps and links\n"
+		"  -n, --node-name NAME\n"
+		"      --metrics-addr ADDR --metrics-port PORT (0: no listener)\n"
+		"      --once              apply the config and exit; the datapath stays\n"
+		"      --check             validate the config and exit\n"
+		"      --uninstall         remove every pin and link under the pin dir\n"
+		"  -v, --verbose           more detail, libbpf's included\n");
+}
+
+static int parse_port(const char *text, uint16_t *port)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || *end || end == text || v > 65535)
+		return -EINVAL;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int copy_opt(char *dst, size_t len, const char *src, const char *what)
+{
+	if (strlen(src) >= len) {
+		pr_warn("%s too long: %s\n", what, src);
+		return -ENAMETOOLONG;
+	}
+	strcpy(dst, src);
+	return 0;
+}
+
+/*
+ * Load, compile and apply the config directory.  Nothing is written unless
+ * the whole config parses and compiles: a rejected config keeps the one in
+ * force.
+ */
+static int agent_apply(struct agent *a)
+{
+	struct mesh_config *cfg = NULL;
+	struct lb_state state = {};
+	struct apply_result res;
+	int err;
+
+	err = mesh_config_load_dir(a->node.config_dir, &cfg);
+	if (!err)
+		err = lb_compile(cfg, &state);
+	if (err) {
+		pr_warn("config in %s rejected; the running config stays in force\n",
+			a->node.config_dir);
+		goto out;
+	}
+	err = apply_state(loader_maps(a->loader), &state, a->node.node_name,
+			  &res);
+	if (err) {
+		pr_warn("applying the config failed: %s\n", strerror(-err));
+		goto out;
+	}
+	pr_info("ready: generation %llu, %u services, %u backends (services +%u -%u, backends +%u -%u)\n",
+		(unsigned long long)res.generation, res.services, res.backends,
+		res.services_added, res.services_removed, res.backends_added,
+		res.backends_removed);
+out:
+	lb_state_free(&state);
+	mesh_config_free(cfg);
+	return err;
+}
+
+static int agent_check(struct agent *a)
+{
+	struct mesh_config *cfg = NULL;
+	struct lb_state state = {};
+	struct mesh_summary sum;
+	size_t backends = 0;
+	int err;
+
+	err = mesh_config_load_dir(a->node.config_dir, &cfg);
+	if (!err)
+		err = lb_compile(cfg, &state);
+	if (!err) {
+		mesh_config_summary(cfg, &sum);
+		for (size_t i = 0; i < state.nservices; i++)
+			backends += state.services[i].nbackends;
+		printf("%s: ok: %zu services, %zu endpoints slices, %zu pods, %zu service entries, %zu workload entries, %zu skipped; %zu VIP ports, %zu backend slots\n",
+		       a->node.config_dir, sum.services, sum.endpoint_slices,
+		       sum.pods, sum.service_entries, sum.workload_entries,
+		       sum.skipped, state.nservices, backends);
+	}
+	lb_state_free(&state);
+	mesh_config_free(cfg);
+	return err;
+}
+
+static int agent_signals(sigset_t *set)
+{
+	int fd;
+
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	if (sigprocmask(SIG_BLOCK, set, NULL))
+		return -errno;
+	fd = signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
+static int agent_run(struct agent *a)
+{
+	struct pollfd pfd[2];
+	sigset_t set;
+	int sfd, err = 0;
+
+	sfd = agent_signals(&set);
+	if (sfd < 0)
+		return sfd;
+	a->server.listen_fd = -1;
+	if (a->node.metrics_port) {
+		err = server_open(&a->server, a->node.metrics_addr,
+				  a->node.metrics_port);
+		if (err)
+			goto out;
+	}
+	a->metrics.maps = loader_maps(a->loader);
+	a->metrics.node_name = a->node.node_name;
+	a->server.metrics = metrics_render;
+	a->server.metrics_data = &a->metrics;
+	a->server.ready = true; /* the initial config was applied */
+
+	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = a->server.listen_fd, .events = POLLIN };
+	for (;;) {
+		struct signalfd_siginfo si;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		if (pfd[1].revents & POLLIN)
+			server_handle(&a->server);
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP) {
+			pr_info("SIGHUP: reloading %s\n", a->node.config_dir);
+			if (agent_apply(a))
+				a->metrics.reload_errors++;
+			else
+				a->metrics.reloads++;
+			continue;
+		}
+		pr_info("signal %u: exiting; the datapath stays installed (weftd --uninstall removes it)\n",
+			si.ssi_signo);
+		break;
+	}
+out:
+	server_close(&a->server);
+	close(sfd);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_CGROUP = 256, OPT_PIN_DIR, OPT_METRICS_ADDR,
+	       OPT_METRICS_PORT, OPT_ONCE, OPT_CHECK, OPT_UNINSTALL };
+	static const struct option opts[] = {
+		{ "node-config", required_argument, NULL, 'c' },
+		{ "config-dir", required_argument, NULL, 'd' },
+		{ "cgroup", required_argument, NULL, OPT_CGROUP },
+		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+		{ "node-name", required_argument, NULL, 'n' },
+		{ "metrics-addr", required_argument, NULL, OPT_METRICS_ADDR },
+		{ "metrics-port", required_argument, NULL, OPT_METRICS_PORT },
+		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "uninstall", no_argument, NULL, OPT_UNINSTALL },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	/* Flags override the node config file, whatever their order. */
+	const char *node_file = NULL, *flag[OPT_UNINSTALL + 1] = {};
+	enum agent_mode mode = MODE_DAEMON;
+	struct agent a = {};
+	int opt, err, verbose = 0;
+
+	log_init("weftd", LOG_LEVEL_INFO);
+	while ((opt = getopt_long(argc, argv, "c:d:n:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			node_file = optarg;
+			break;
+		case 'd':
+		case 'n':
+		case OPT_CGROUP:
+		case OPT_PIN_DIR:
+		case OPT_METRICS_ADDR:
+		case OPT_METRICS_PORT:
+			flag[opt] = optarg;
+			break;
+		case OPT_ONCE:
+			mode = MODE_ONCE;
+			break;
+		case OPT_CHECK:
+			mode = MODE_CHECK;
+			break;
+		case OPT_UNINSTALL:
+			mode = MODE_UNINSTALL;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_set_level(verbose ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	log_route_libbpf();
+
+	node_config_defaults(&a.node);
+	if (node_file && node_config_load(node_file, &a.node))
+		return 1;
+	err = 0;
+	if (flag['d'])
+		err = err ?: copy_opt(a.node.config_dir, sizeof(a.node.config_dir),
+				      flag['d'], "config dir");
+	if (flag['n'])
+		err = err ?: copy_opt(a.node.node_name, sizeof(a.node.node_name),
+				      flag['n'], "node name");
+	if (flag[OPT_CGROUP])
+		err = err ?: copy_opt(a.node.cgroup_path,
+				      sizeof(a.node.cgroup_path),
+				      flag[OPT_CGROUP], "cgroup path");
+	if (flag[OPT_PIN_DIR])
+		err = err ?: copy_opt(a.node.pin_dir, sizeof(a.node.pin_dir),
+				      flag[OPT_PIN_DIR], "pin dir");
+	if (flag[OPT_METRICS_ADDR])
+		err = err ?: copy_opt(a.node.metrics_addr,
+				      sizeof(a.node.metrics_addr),
+				      flag[OPT_METRICS_ADDR], "metrics address");
+	if (flag[OPT_METRICS_PORT] &&
+	    parse_port(flag[OPT_METRICS_PORT], &a.node.metrics_port)) {
+		pr_warn("--metrics-port %s: not a port number\n",
+			flag[OPT_METRICS_PORT]);
+		err = -EINVAL;
+	}
+	if (err)
+		return 2;
+
+	switch (mode) {
+	case MODE_CHECK:
+		return agent_check(&a) ? 1 : 0;
+	case MODE_UNINSTALL:
+		err = datapath_uninstall(a.node.pin_dir);
+		if (!err)
+			pr_info("removed the datapath pinned under %s\n",
+				a.node.pin_dir);
+		return err ? 1 : 0;
+	default:
+		break;
+	}
+
+	if (sysfs_cgroup_resolve(a.node.cgroup_path, a.cgroup, sizeof(a.cgroup)))
+		return 1;
+	err = loader_install(a.cgroup, a.node.pin_dir, &a.loader);
+	if (err)
+		return 1;
+	pr_info("node %s: datapath attached to %s, pinned under %s\n",
+		a.node.node_name, a.cgroup, a.node.pin_dir);
+	err = agent_apply(&a);
+	if (!err && mode == MODE_DAEMON)
+		err = agent_run(&a);
+	loader_free(a.loader);
+	return err ? 1 : 0;
+}
