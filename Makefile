@@ -35,7 +35,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
 WARN    := -Wall -Wextra -Werror
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuser/lib -I$(BPF_OUT)
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuser/lib -Iuser -I$(BPF_OUT)
 LDLIBS  := -lbpf -lelf -lz -lyaml
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer \
@@ -53,8 +53,12 @@ BPF_SKELS := $(patsubst bpf/%.bpf.c,$(BPF_OUT)/%.skel.h,$(BPF_SRCS))
 LIB_SRCS   := $(wildcard user/lib/*.c)
 AGENT_SRCS := $(wildcard user/agent/*.c)
 CLI_SRCS   := $(wildcard tools/weft/*.c)
+# The test binary links the agent's modules (not its main) so kernel tests
+# drive the real loader and apply code.
 TEST_SRCS  := selftests/runner.c $(wildcard selftests/lib/*.c) \
-	      $(wildcard selftests/unit/*.c) $(wildcard selftests/e2e/*.c)
+	      $(wildcard selftests/unit/*.c) $(wildcard selftests/kernel/*.c) \
+	      $(wildcard selftests/e2e/*.c) \
+	      $(filter-out user/agent/main.c,$(AGENT_SRCS))
 TOOL_SRCS  := $(wildcard selftests/tools/*.c)
 FUZZ_SRCS  := $(wildcard selftests/fuzz/*.c)
 
@@ -84,6 +88,9 @@ $(BPF_OUT):
 	$(Q)mkdir -p $@
 
 # --- userspace ---------------------------------------------------------------
+# Tests include "test.h" and the selftests/lib headers by their short names.
+$(OUT)/obj/selftests/%.o: CFLAGS += -Iselftests -Iselftests/lib
+
 # Every userspace object may include a skeleton, so skeletons come first.
 $(OUT)/obj/%.o: %.c $(BPF_SKELS)
 	$(call msg,CC,$@)

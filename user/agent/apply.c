@@ -64,6 +64,20 @@ static __u32 id_pool_take(struct id_pool *p)
 	return 0;
 }
 
+/* qsort/bsearch that accept an empty (NULL) array, which libc's do not. */
+static void sort_array(void *arr, size_t n, size_t size,
+		       int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(arr, n, size, cmp);
+}
+
+static void *find_in(const void *key, void *arr, size_t n, size_t size,
+		     int (*cmp)(const void *, const void *))
+{
+	return n ? bsearch(key, arr, n, size, cmp) : NULL;
+}
+
 static int backend_cmp(const void *a, const void *b)
 {
 	const struct backend_entry *x = a, *y = b;
@@ -145,8 +159,10 @@ static int applied_read(const struct datapath_maps *maps, struct applied *a)
 			.key = skey, .value = v,
 		};
 	}
-	qsort(a->backends, a->nbackends, sizeof(*a->backends), backend_cmp);
-	qsort(a->services, a->nservices, sizeof(*a->services), service_cmp);
+	sort_array(a->backends, a->nbackends, sizeof(*a->backends),
+		   backend_cmp);
+	sort_array(a->services, a->nservices, sizeof(*a->services),
+		   service_cmp);
 	return 0;
 err:
 	applied_free(a);
@@ -159,7 +175,7 @@ static struct backend_entry *backend_find(struct backend_entry *arr, size_t n,
 {
 	struct backend_entry key = { .addr = *addr, .port = port };
 
-	return bsearch(&key, arr, n, sizeof(*arr), backend_cmp);
+	return find_in(&key, arr, n, sizeof(*arr), backend_cmp);
 }
 
 static void copy_str(char *dst, size_t len, const char *src)
@@ -265,7 +281,7 @@ static int desired_backends(const struct lb_state *state, struct applied *cur,
 			};
 		}
 	}
-	qsort(arr, n, sizeof(*arr), backend_cmp);
+	sort_array(arr, n, sizeof(*arr), backend_cmp);
 	for (i = 0, w = 0; i < n; i++) {
 		if (w && backend_cmp(&arr[w - 1], &arr[i]) == 0) {
 			arr[w - 1].refs++;
@@ -359,7 +375,7 @@ static int write_service(const struct datapath_maps *maps,
 	probe.key.vip = svc->vip;
 	probe.key.port = htons(svc->port);
 	probe.key.proto = svc->proto;
-	old = bsearch(&probe, cur->services, cur->nservices,
+	old = find_in(&probe, cur->services, cur->nservices,
 		      sizeof(*cur->services), service_cmp);
 	if (old) {
 		old->wanted = true;

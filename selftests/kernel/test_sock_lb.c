@@ -1,0 +1,630 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Datapath tests for bpf/sock_lb.bpf.c with real sockets.
+ *
+ * The kernel has no BPF_PROG_TEST_RUN for cgroup sock_addr programs, so each
+ * test runs the real thing on a small scale: the test process (already a
+ * forked child of the runner) moves itself into a fresh child cgroup, enters
+ * a private network namespace (unshare: it dies with the process, nothing to
+ * clean), installs the datapath with the agent's own loader and apply code,
+ * and talks to listeners on that namespace's loopback through VIPs.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "agent/apply.h"
+#include "agent/loader.h"
+#include "datapath.h"
+#include "lb.h"
+#include "sysfs.h"
+#include "test.h"
+
+#define MAX_LISTENERS 4
+
+struct lb_env {
+	char cgroup[PATH_MAX];
+	char cgroup_root[PATH_MAX - 64];
+	char pin_dir[PATH_MAX];
+	struct loader *loader;
+	bool in_cgroup;
+};
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static int join_cgroup(const char *cgroup)
+{
+	char path[PATH_MAX + 32], pid[32];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cgroup);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	return write_file(path, pid);
+}
+
+static int loopback_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr))
+			err = -errno;
+	} else {
+		err = -errno;
+	}
+	close(fd);
+	return err;
+}
+
+static bool env_setup(struct lb_env *env)
+{
+	memset(env, 0, sizeof(*env));
+	if (!ASSERT_OK(sysfs_cgroup2_mount(env->cgroup_root,
+					   sizeof(env->cgroup_root)),
+		       "cgroup2 mount"))
+		return false;
+	snprintf(env->cgroup, sizeof(env->cgroup), "%s/weft-ktest-%d",
+		 env->cgroup_root, getpid());
+	snprintf(env->pin_dir, sizeof(env->pin_dir), "/sys/fs/bpf/weft-ktest-%d",
+		 getpid());
+	if (!ASSERT_OK(mkdir(env->cgroup, 0755) ? -errno : 0, "mkdir cgroup"))
+		return false;
+	if (!ASSERT_OK(join_cgroup(env->cgroup), "join cgroup"))
+		return false;
+	env->in_cgroup = true;
+	if (!ASSERT_OK(unshare(CLONE_NEWNET) ? -errno : 0, "unshare netns") ||
+	    !ASSERT_OK(loopback_up(), "lo up"))
+		return false;
+	return ASSERT_OK(loader_install(env->cgroup, env->pin_dir, &env->loader),
+			 "loader_install");
+}
+
+static void env_teardown(struct lb_env *env)
+{
+	loader_free(env->loader);
+	ASSERT_OK(datapath_uninstall(env->pin_dir), "uninstall");
+	if (env->in_cgroup)
+		ASSERT_OK(join_cgroup(env->cgroup_root), "leave cgroup");
+	if (env->cgroup[0] && rmdir(env->cgroup) && errno != ENOENT)
+		test_fail(__FILE__, __LINE__, "rmdir %s: %s", env->cgroup,
+			  strerror(errno));
+}
+
+static void addr_set(union weft_addr *a, const char *text)
+{
+	if (weft_addr_parse(text, a))
+		test_fail(__FILE__, __LINE__, "bad address %s", text);
+}
+
+/* One service with the given backends ("127.0.0.1:9001", ...). */
+struct svc_spec {
+	const char *vip;
+	uint16_t port;
+	uint8_t proto;
+	int nbackends;
+	const char *backend[MAX_LISTENERS];
+	uint16_t backend_port[MAX_LISTENERS];
+	uint16_t weight[MAX_LISTENERS];
+};
+
+static int apply_specs(struct lb_env *env, const struct svc_spec *specs,
+		       int nspecs)
+{
+	struct lb_service svcs[8] = {};
+	struct lb_backend backends[8][MAX_LISTENERS] = {};
+	struct lb_state state = { .nservices = (size_t)nspecs,
+				  .services = svcs };
+	struct apply_result res;
+
+	for (int i = 0; i < nspecs; i++) {
+		snprintf(svcs[i].host, sizeof(svcs[i].host),
+			 "svc%d.test.svc.cluster.local", i);
+		strcpy(svcs[i].ns, "test");
+		addr_set(&svcs[i].vip, specs[i].vip);
+		svcs[i].port = specs[i].port;
+		svcs[i].proto = specs[i].proto;
+		svcs[i].nbackends = (size_t)specs[i].nbackends;
+		svcs[i].backends = backends[i];
+		for (int b = 0; b < specs[i].nbackends; b++) {
+			addr_set(&backends[i][b].addr, specs[i].backend[b]);
+			backends[i][b].port = specs[i].backend_port[b];
+			backends[i][b].weight = specs[i].weight[b] ?: 1;
+		}
+	}
+	return apply_state(loader_maps(env->loader), &state, "ktest", &res);
+}
+
+static int sockaddr_make(struct sockaddr_storage *ss, const char *ip,
+			 uint16_t port, int family)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		return inet_pton(AF_INET, ip, &sin->sin_addr) == 1 ?
+			       (int)sizeof(*sin) : -EINVAL;
+	}
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	return inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1 ?
+		       (int)sizeof(*sin6) : -EINVAL;
+}
+
+static int listener(const char *ip, uint16_t port, int type)
+{
+	int family = strchr(ip, ':') ? AF_INET6 : AF_INET;
+	struct sockaddr_storage ss;
+	int one = 1, fd, len;
+
+	len = sockaddr_make(&ss, ip, port, family);
+	fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || len < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, (socklen_t)len) ||
+	    (type == SOCK_STREAM && listen(fd, 128))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* connect() to ip:port on a new socket; returns the fd or -errno. */
+static int dial(const char *ip, uint16_t port, int family, int type)
+{
+	struct sockaddr_storage ss;
+	int fd, len, err;
+
+	len = sockaddr_make(&ss, ip, port, family);
+	if (len < 0)
+		return len;
+	fd = socket(family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&ss, (socklen_t)len)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Which listener got the connection: index, or -1 after 1 s. */
+static int accepted_by(const int *lfd, int n)
+{
+	struct pollfd pfd[MAX_LISTENERS];
+
+	for (int i = 0; i < n; i++)
+		pfd[i] = (struct pollfd){ .fd = lfd[i], .events = POLLIN };
+	if (poll(pfd, (nfds_t)n, 1000) <= 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (pfd[i].revents & POLLIN) {
+			int c = accept4(lfd[i], NULL, NULL, SOCK_CLOEXEC);
+
+			if (c >= 0)
+				close(c);
+			return i;
+		}
+	}
+	return -1;
+}
+
+static bool peer_is(int fd, const char *ip, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char buf[INET6_ADDRSTRLEN] = "?";
+	uint16_t got;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &len))
+		return false;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf));
+		got = ntohs(sin->sin_port);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, buf, sizeof(buf));
+		got = ntohs(sin6->sin6_port);
+	}
+	test_log("getpeername: %s:%u\n", buf, got);
+	return strcmp(buf, ip) == 0 && got == port;
+}
+
+static __u64 service_connects(struct lb_env *env, const char *vip,
+			      uint16_t port, uint8_t proto, __u64 *no_backend)
+{
+	const struct datapath_maps *maps = loader_maps(env->loader);
+	struct weft_service_key key = { .port = htons(port), .proto = proto };
+	struct weft_service_value val;
+	struct weft_service_stats st = {};
+
+	addr_set(&key.vip, vip);
+	if (bpf_map_lookup_elem(maps->services, &key, &val) ||
+	    datapath_service_stats_read(maps->service_stats, val.service_id,
+					&st))
+		return (__u64)-1;
+	if (no_backend)
+		*no_backend = st.no_backend;
+	return st.connects;
+}
+
+/* 3 TCP backends behind one VIP, for one socket family. */
+static void tcp_spread(int family, const char *vip, const char *lo)
+{
+	struct svc_spec spec = {
+		.vip = vip, .port = 80, .proto = IPPROTO_TCP, .nbackends = 3,
+		.backend = { lo, lo, lo }, .backend_port = { 9001, 9002, 9003 },
+	};
+	int lfd[3] = { -1, -1, -1 }, hits[3] = {}, i;
+	const char *dial_vip = vip;
+	char mapped[64];
+	struct lb_env env;
+
+	if (family == AF_INET6 && !strchr(vip, ':')) {
+		/* IPv4-mapped VIP on an AF_INET6 socket */
+		snprintf(mapped, sizeof(mapped), "::ffff:%s", vip);
+		dial_vip = mapped;
+	}
+	if (!env_setup(&env))
+		goto out;
+	for (i = 0; i < 3; i++) {
+		lfd[i] = listener(lo, spec.backend_port[i], SOCK_STREAM);
+		if (!ASSERT_GE(lfd[i], 0, "listener"))
+			goto out;
+	}
+	if (!ASSERT_OK(apply_specs(&env, &spec, 1), "apply"))
+		goto out;
+	for (i = 0; i < 60; i++) {
+		int fd = dial(dial_vip, 80, family, SOCK_STREAM), who;
+
+		if (!ASSERT_GE(fd, 0, "connect via VIP"))
+			goto out;
+		if (i == 0)
+			ASSERT_TRUE(peer_is(fd, dial_vip, 80),
+				    "getpeername shows the VIP");
+		who = accepted_by(lfd, 3);
+		close(fd);
+		if (!ASSERT_GE(who, 0, "a backend accepted"))
+			goto out;
+		hits[who]++;
+	}
+	for (i = 0; i < 3; i++)
+		ASSERT_GE(hits[i], 1, "every backend reached");
+	ASSERT_EQ(service_connects(&env, vip, 80, IPPROTO_TCP, NULL), 60,
+		  "per-service connects");
+out:
+	for (i = 0; i < 3; i++)
+		if (lfd[i] >= 0)
+			close(lfd[i]);
+	env_teardown(&env);
+}
+
+WEFT_KERNEL_TEST(sock_lb_tcp4)
+{
+	tcp_spread(AF_INET, "10.96.0.1", "127.0.0.1");
+}
+
+WEFT_KERNEL_TEST(sock_lb_tcp6)
+{
+	tcp_spread(AF_INET6, "fd00:96::1", "::1");
+}
+
+WEFT_KERNEL_TEST(sock_lb_tcp_v4_mapped)
+{
+	tcp_spread(AF_INET6, "10.96.0.1", "127.0.0.1");
+}
+
+/* Unconnected UDP: sendto(VIP), the reply's source reads as the VIP. */
+static void udp_roundtrip(int family, const char *vip, const char *lo,
+			  bool connected)
+{
+	struct svc_spec spec = {
+		.vip = vip, .port = 53, .proto = IPPROTO_UDP, .nbackends = 1,
+		.backend = { lo }, .backend_port = { 9053 },
+	};
+	struct sockaddr_storage to, from, peer;
+	socklen_t flen = sizeof(from), plen = sizeof(peer);
+	int srv = -1, cli = -1, len;
+	char buf[64];
+	ssize_t n;
+	struct lb_env env;
+
+	if (!env_setup(&env))
+		goto out;
+	srv = listener(lo, 9053, SOCK_DGRAM);
+	if (!ASSERT_GE(srv, 0, "udp backend") ||
+	    !ASSERT_OK(apply_specs(&env, &spec, 1), "apply"))
+		goto out;
+	len = sockaddr_make(&to, vip, 53, family);
+	if (connected) {
+		cli = dial(vip, 53, family, SOCK_DGRAM);
+		if (!ASSERT_GE(cli, 0, "udp connect via VIP"))
+			goto out;
+		ASSERT_TRUE(peer_is(cli, vip, 53), "getpeername shows the VIP");
+		n = send(cli, "ping", 4, 0);
+	} else {
+		cli = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		n = sendto(cli, "ping", 4, 0, (struct sockaddr *)&to,
+			   (socklen_t)len);
+	}
+	if (!ASSERT_EQ(n, 4, "send to VIP"))
+		goto out;
+	/* the backend answers whoever sent it */
+	struct pollfd p = { .fd = srv, .events = POLLIN };
+	if (!ASSERT_EQ(poll(&p, 1, 1000), 1, "backend got the datagram"))
+		goto out;
+	n = recvfrom(srv, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen);
+	ASSERT_EQ(n, 4, "backend read");
+	ASSERT_EQ(sendto(srv, "pong", 4, 0, (struct sockaddr *)&peer, plen), 4,
+		  "backend reply");
+	p = (struct pollfd){ .fd = cli, .events = POLLIN };
+	if (!ASSERT_EQ(poll(&p, 1, 1000), 1, "reply arrived"))
+		goto out;
+	n = recvfrom(cli, buf, sizeof(buf), 0, (struct sockaddr *)&from, &flen);
+	ASSERT_EQ(n, 4, "client read");
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&from;
+		struct sockaddr_in *b = (struct sockaddr_in *)&to;
+
+		ASSERT_EQ(a->sin_addr.s_addr, b->sin_addr.s_addr,
+			  "reply source is the VIP");
+		ASSERT_EQ(a->sin_port, b->sin_port, "reply port is the VIP's");
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&from;
+		struct sockaddr_in6 *b = (struct sockaddr_in6 *)&to;
+
+		ASSERT_TRUE(!memcmp(&a->sin6_addr, &b->sin6_addr, 16),
+			    "reply source is the VIP");
+		ASSERT_EQ(a->sin6_port, b->sin6_port, "reply port is the VIP's");
+	}
+out:
+	if (srv >= 0)
+		close(srv);
+	if (cli >= 0)
+		close(cli);
+	env_teardown(&env);
+}
+
+WEFT_KERNEL_TEST(sock_lb_udp4_sendto)
+{
+	udp_roundtrip(AF_INET, "10.96.0.53", "127.0.0.1", false);
+}
+
+WEFT_KERNEL_TEST(sock_lb_udp6_sendto)
+{
+	udp_roundtrip(AF_INET6, "fd00:96::53", "::1", false);
+}
+
+WEFT_KERNEL_TEST(sock_lb_udp4_connected)
+{
+	udp_roundtrip(AF_INET, "10.96.0.53", "127.0.0.1", true);
+}
+
+WEFT_KERNEL_TEST(sock_lb_udp_v4_mapped_sendto)
+{
+	udp_roundtrip(AF_INET6, "::ffff:10.96.0.53", "127.0.0.1", false);
+}
+
+/* A service without backends refuses at once; other addresses pass. */
+WEFT_KERNEL_TEST(sock_lb_no_backend_refused)
+{
+	struct svc_spec spec[2] = {
+		{ .vip = "10.96.0.9", .port = 80, .proto = IPPROTO_TCP },
+		{ .vip = "fd00:96::9", .port = 80, .proto = IPPROTO_TCP },
+	};
+	__u64 refused = 0;
+	struct lb_env env;
+	int lfd = -1, fd;
+
+	if (!env_setup(&env))
+		goto out;
+	if (!ASSERT_OK(apply_specs(&env, spec, 2), "apply"))
+		goto out;
+	fd = dial("10.96.0.9", 80, AF_INET, SOCK_STREAM);
+	ASSERT_EQ(fd, -ECONNREFUSED, "v4 connect refused");
+	fd = dial("fd00:96::9", 80, AF_INET6, SOCK_STREAM);
+	ASSERT_EQ(fd, -ECONNREFUSED, "v6 connect refused");
+	fd = dial("10.96.0.9", 80, AF_INET, SOCK_DGRAM);
+	/* no UDP service on that VIP: untranslated, and nothing routes it */
+	ASSERT_EQ(fd, -ENETUNREACH, "udp to a TCP-only VIP untouched");
+	service_connects(&env, "10.96.0.9", 80, IPPROTO_TCP, &refused);
+	ASSERT_EQ(refused, 1, "no_backend counted");
+
+	/* a non-service address on the same port is untouched */
+	lfd = listener("127.0.0.1", 80, SOCK_STREAM);
+	fd = dial("127.0.0.1", 80, AF_INET, SOCK_STREAM);
+	if (ASSERT_GE(fd, 0, "direct connect untouched")) {
+		ASSERT_TRUE(peer_is(fd, "127.0.0.1", 80), "peer unchanged");
+		close(fd);
+	}
+out:
+	if (lfd >= 0)
+		close(lfd);
+	env_teardown(&env);
+}
+
+/* Count which of n listeners takes each of `rounds` connections. */
+static bool spread(const char *vip, const int *lfd, int n, int rounds,
+		   int *hits)
+{
+	memset(hits, 0, sizeof(int) * (size_t)n);
+	for (int i = 0; i < rounds; i++) {
+		int fd = dial(vip, 80, AF_INET, SOCK_STREAM), who;
+
+		if (!ASSERT_GE(fd, 0, "connect via VIP"))
+			return false;
+		who = accepted_by(lfd, n);
+		close(fd);
+		if (!ASSERT_GE(who, 0, "a backend accepted"))
+			return false;
+		hits[who]++;
+	}
+	return true;
+}
+
+/* WorkloadEntry-style weights 3:1 become 3:1 slots. */
+WEFT_KERNEL_TEST(sock_lb_weights)
+{
+	struct svc_spec spec = {
+		.vip = "10.96.0.2", .port = 80, .proto = IPPROTO_TCP,
+		.nbackends = 2, .backend = { "127.0.0.1", "127.0.0.1" },
+		.backend_port = { 9001, 9002 }, .weight = { 30, 10 },
+	};
+	int lfd[2] = { -1, -1 }, hits[2];
+	struct lb_env env;
+	struct weft_service_key key = { .port = htons(80),
+					.proto = IPPROTO_TCP };
+	struct weft_service_value val;
+
+	if (!env_setup(&env))
+		goto out;
+	lfd[0] = listener("127.0.0.1", 9001, SOCK_STREAM);
+	lfd[1] = listener("127.0.0.1", 9002, SOCK_STREAM);
+	if (!ASSERT_OK(apply_specs(&env, &spec, 1), "apply"))
+		goto out;
+	addr_set(&key.vip, "10.96.0.2");
+	if (ASSERT_OK(bpf_map_lookup_elem(loader_maps(env.loader)->services,
+					  &key, &val), "slot 0"))
+		ASSERT_EQ(val.count, 4, "3+1 slots after dividing by the gcd");
+	if (!spread("10.96.0.2", lfd, 2, 400, hits))
+		goto out;
+	/* expected 300; 4.6 standard deviations either side */
+	ASSERT_GE(hits[0], 260, "weight 3 backend share");
+	ASSERT_LE(hits[0], 340, "weight 3 backend share");
+out:
+	for (int i = 0; i < 2; i++)
+		if (lfd[i] >= 0)
+			close(lfd[i]);
+	env_teardown(&env);
+}
+
+/* A removed backend gets no new connection; ids and counters carry over. */
+WEFT_KERNEL_TEST(sock_lb_backend_removed)
+{
+	struct svc_spec spec = {
+		.vip = "10.96.0.3", .port = 80, .proto = IPPROTO_TCP,
+		.nbackends = 3, .backend = { "127.0.0.1", "127.0.0.1", "127.0.0.1" },
+		.backend_port = { 9001, 9002, 9003 },
+	};
+	int lfd[3] = { -1, -1, -1 }, hits[3];
+	struct lb_env env;
+
+	if (!env_setup(&env))
+		goto out;
+	for (int i = 0; i < 3; i++)
+		lfd[i] = listener("127.0.0.1", spec.backend_port[i], SOCK_STREAM);
+	if (!ASSERT_OK(apply_specs(&env, &spec, 1), "apply 3 backends") ||
+	    !spread("10.96.0.3", lfd, 3, 30, hits))
+		goto out;
+	spec.nbackends = 2; /* drop 127.0.0.1:9003 */
+	if (!ASSERT_OK(apply_specs(&env, &spec, 1), "apply 2 backends") ||
+	    !spread("10.96.0.3", lfd, 3, 60, hits))
+		goto out;
+	ASSERT_EQ(hits[2], 0, "removed backend not reached");
+	ASSERT_GE(hits[0], 1, "backend 1 reached");
+	ASSERT_GE(hits[1], 1, "backend 2 reached");
+	ASSERT_EQ(service_connects(&env, "10.96.0.3", 80, IPPROTO_TCP, NULL),
+		  90, "counter kept across the change");
+out:
+	for (int i = 0; i < 3; i++)
+		if (lfd[i] >= 0)
+			close(lfd[i]);
+	env_teardown(&env);
+}
+
+static __u32 link_prog_id(const char *pin_dir, const char *prog)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd;
+
+	datapath_pin_path(path, sizeof(path), pin_dir, "links", prog);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.prog_id = 0;
+	close(fd);
+	return info.prog_id;
+}
+
+/* A second install adopts the pinned links and maps of the first. */
+WEFT_KERNEL_TEST(sock_lb_reinstall_adopts_pins)
+{
+	struct svc_spec spec = {
+		.vip = "10.96.0.4", .port = 80, .proto = IPPROTO_TCP,
+		.nbackends = 1, .backend = { "127.0.0.1" },
+		.backend_port = { 9001 },
+	};
+	__u32 before, after;
+	struct lb_env env;
+	int lfd = -1, fd;
+
+	if (!env_setup(&env))
+		goto out;
+	lfd = listener("127.0.0.1", 9001, SOCK_STREAM);
+	if (!ASSERT_OK(apply_specs(&env, &spec, 1), "apply"))
+		goto out;
+	before = link_prog_id(env.pin_dir, "weft_connect4");
+	loader_free(env.loader);
+	env.loader = NULL;
+
+	/* no agent: the pinned datapath still translates */
+	fd = dial("10.96.0.4", 80, AF_INET, SOCK_STREAM);
+	if (ASSERT_GE(fd, 0, "connect with no agent running"))
+		close(fd);
+	ASSERT_EQ(accepted_by(&lfd, 1), 0, "backend reached");
+
+	if (!ASSERT_OK(loader_install(env.cgroup, env.pin_dir, &env.loader),
+		       "second install"))
+		goto out;
+	after = link_prog_id(env.pin_dir, "weft_connect4");
+	ASSERT_NEQ(before, 0, "link pinned");
+	ASSERT_NEQ(after, before, "new program swapped into the same link");
+	/* maps reused: the service is there without applying again */
+	fd = dial("10.96.0.4", 80, AF_INET, SOCK_STREAM);
+	if (ASSERT_GE(fd, 0, "connect after re-install"))
+		close(fd);
+	ASSERT_EQ(accepted_by(&lfd, 1), 0, "backend reached");
+	ASSERT_EQ(service_connects(&env, "10.96.0.4", 80, IPPROTO_TCP, NULL),
+		  2, "counters carried over");
+out:
+	if (lfd >= 0)
+		close(lfd);
+	env_teardown(&env);
+}
