@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * weft stats: per-service counters (weft_service_stats) and datapath-wide
+ * counters (weft_counters), each summed over all possible CPUs.
+ */
+#include "main.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "snapshot.h"
+#include "table.h"
+
+struct stats_view {
+	struct snapshot snap;
+	struct weft_service_stats *svc; /* parallel to snap.services */
+	__u64 counters[WEFT_CNT__MAX];
+};
+
+static int stats_read(struct cli_ctx *ctx, const struct datapath_maps *maps,
+		      struct stats_view *v)
+{
+	int err;
+
+	err = snapshot_services(ctx, maps, &v->snap);
+	if (err)
+		return err;
+	v->svc = calloc(v->snap.nservices + 1, sizeof(*v->svc));
+	if (!v->svc) {
+		cli_error(ctx, CLI_EXIT_ERROR, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < v->snap.nservices; i++) {
+		err = datapath_service_stats_read(maps->service_stats,
+						  v->snap.services[i].val.service_id,
+						  &v->svc[i]);
+		/* A service id past the array's end has no counters. */
+		if (err && err != -ENOENT) {
+			cli_error(ctx, CLI_EXIT_ERROR,
+				  "reading weft_service_stats[%u]: %s",
+				  v->snap.services[i].val.service_id,
+				  strerror(-err));
+			return err;
+		}
+	}
+	for (__u32 i = 0; i < WEFT_CNT__MAX; i++) {
+		err = datapath_counter_read(maps->counters, i, &v->counters[i]);
+		if (err && err != -ENOENT) {
+			cli_error(ctx, CLI_EXIT_ERROR,
+				  "reading weft_counters[%u]: %s", i,
+				  strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void stats_json(struct cli_ctx *ctx, const struct stats_view *v)
+{
+	struct json_writer *w = &ctx->jw;
+	char addr[INET6_ADDRSTRLEN], proto[8];
+
+	json_object_begin(w);
+	json_key(w, "services");
+	json_array_begin(w);
+	for (size_t i = 0; i < v->snap.nservices; i++) {
+		const struct snap_service *s = &v->snap.services[i];
+
+		json_object_begin(w);
+		json_kv_u64(w, "id", s->val.service_id);
+		json_kv_string(w, "host", s->host);
+		json_kv_string(w, "vip",
+			       cli_addr_str(&s->key.vip, addr, sizeof(addr)));
+		json_kv_u64(w, "port", ntohs(s->key.port));
+		json_kv_string(w, "protocol",
+			       cli_proto_str(s->key.proto, proto, sizeof(proto)));
+		json_kv_u64(w, "connects", v->svc[i].connects);
+		json_kv_u64(w, "datagrams", v->svc[i].datagrams);
+		json_kv_u64(w, "no_backend", v->svc[i].no_backend);
+		json_object_end(w);
+	}
+	json_array_end(w);
+	json_key(w, "counters");
+	json_object_begin(w);
+	for (unsigned int i = 0; i < WEFT_CNT__MAX; i++)
+		json_kv_u64(w, weft_counter_name(i), v->counters[i]);
+	json_object_end(w);
+	json_object_end(w);
+}
+
+static int stats_text(const struct stats_view *v)
+{
+	static const char *const svc_header[] = {
+		"HOST", "SERVICE", "CONNECTS", "DATAGRAMS", "NO_BACKEND"
+	};
+	static const char *const cnt_header[] = { "COUNTER", "VALUE" };
+	char vip[CLI_ADDR_PORT_LEN], svc[CLI_ADDR_PORT_LEN + 8], proto[8];
+	char num[3][24];
+	struct table t;
+	int err;
+
+	err = table_init(&t, 5, svc_header, 1u << 2 | 1u << 3 | 1u << 4);
+	for (size_t i = 0; !err && i < v->snap.nservices; i++) {
+		const struct snap_service *s = &v->snap.services[i];
+
+		cli_addr_port_str(&s->key.vip, s->key.port, vip, sizeof(vip));
+		snprintf(svc, sizeof(svc), "%s/%s", vip,
+			 cli_proto_str(s->key.proto, proto, sizeof(proto)));
+		snprintf(num[0], sizeof(num[0]), "%" PRIu64,
+			 (uint64_t)v->svc[i].connects);
+		snprintf(num[1], sizeof(num[1]), "%" PRIu64,
+			 (uint64_t)v->svc[i].datagrams);
+		snprintf(num[2], sizeof(num[2]), "%" PRIu64,
+			 (uint64_t)v->svc[i].no_backend);
+		err = table_add(&t, s->host, svc, num[0], num[1], num[2]);
+	}
+	if (!err)
+		table_print(&t, stdout);
+	table_free(&t);
+	if (err)
+		return err;
+
+	putchar('\n');
+	err = table_init(&t, 2, cnt_header, 1u << 1);
+	for (unsigned int i = 0; !err && i < WEFT_CNT__MAX; i++) {
+		snprintf(num[0], sizeof(num[0]), "%" PRIu64,
+			 (uint64_t)v->counters[i]);
+		err = table_add(&t, weft_counter_name(i), num[0]);
+	}
+	if (!err)
+		table_print(&t, stdout);
+	table_free(&t);
+	return err;
+}
+
+int do_stats(struct cli_ctx *ctx, int argc, char **argv)
+{
+	struct datapath_maps maps;
+	struct stats_view v = {};
+	int err;
+
+	err = cli_no_args(ctx, "stats", argc, argv);
+	if (err)
+		return err;
+	err = cli_maps_open(ctx, &maps, NULL, 0);
+	if (err)
+		return err;
+	err = stats_read(ctx, &maps, &v);
+	datapath_maps_close(&maps);
+	if (err) {
+		err = CLI_EXIT_ERROR;
+	} else if (ctx->json) {
+		stats_json(ctx, &v);
+		err = cli_json_end(ctx);
+	} else if (stats_text(&v)) {
+		err = cli_error(ctx, CLI_EXIT_ERROR, "out of memory");
+	}
+	free(v.svc);
+	snapshot_free(&v.snap);
+	return err;
+}
