@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -157,15 +158,63 @@ static int agent_signals(sigset_t *set)
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * Watch the config directory.  Editors and Kubernetes ConfigMap updates
+ * (an atomic swap of the ..data symlink) produce bursts of events, so a
+ * reload waits until the directory has been quiet for RELOAD_QUIET_MS.
+ */
+#define RELOAD_QUIET_MS 50
+
+static int agent_watch(const char *dir)
+{
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (inotify_add_watch(fd, dir,
+			      IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+				      IN_CREATE | IN_DELETE | IN_ATTRIB) < 0) {
+		int err = -errno;
+
+		pr_warn("watching %s: %s (reload with SIGHUP)\n", dir,
+			strerror(errno));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Drain pending inotify events; true if any was read. */
+static bool agent_watch_drain(int fd)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool any = false;
+
+	while (read(fd, buf, sizeof(buf)) > 0)
+		any = true;
+	return any;
+}
+
+static void agent_reload(struct agent *a, const char *why)
+{
+	pr_info("%s: reloading %s\n", why, a->node.config_dir);
+	if (agent_apply(a))
+		a->metrics.reload_errors++;
+	else
+		a->metrics.reloads++;
+}
+
 static int agent_run(struct agent *a)
 {
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
+	bool pending = false;
 	sigset_t set;
-	int sfd, err = 0;
+	int sfd, wfd, err = 0;
 
 	sfd = agent_signals(&set);
 	if (sfd < 0)
 		return sfd;
+	wfd = agent_watch(a->node.config_dir); /* < 0: SIGHUP only */
 	a->server.listen_fd = -1;
 	if (a->node.metrics_port) {
 		err = server_open(&a->server, a->node.metrics_addr,
@@ -181,15 +230,25 @@ static int agent_run(struct agent *a)
 
 	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = a->server.listen_fd, .events = POLLIN };
+	pfd[2] = (struct pollfd){ .fd = wfd, .events = POLLIN };
 	for (;;) {
 		struct signalfd_siginfo si;
+		int n;
 
-		if (poll(pfd, 2, -1) < 0) {
+		n = poll(pfd, 3, pending ? RELOAD_QUIET_MS : -1);
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			err = -errno;
 			break;
 		}
+		if (n == 0 && pending) {
+			pending = false;
+			agent_reload(a, "config dir changed");
+			continue;
+		}
+		if (pfd[2].revents & POLLIN)
+			pending |= agent_watch_drain(wfd);
 		if (pfd[1].revents & POLLIN)
 			server_handle(&a->server);
 		if (!(pfd[0].revents & POLLIN))
@@ -197,11 +256,8 @@ static int agent_run(struct agent *a)
 		if (read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
-			pr_info("SIGHUP: reloading %s\n", a->node.config_dir);
-			if (agent_apply(a))
-				a->metrics.reload_errors++;
-			else
-				a->metrics.reloads++;
+			pending = false;
+			agent_reload(a, "SIGHUP");
 			continue;
 		}
 		pr_info("signal %u: exiting; the datapath stays installed (weftd --uninstall removes it)\n",
@@ -210,6 +266,8 @@ static int agent_run(struct agent *a)
 	}
 out:
 	server_close(&a->server);
+	if (wfd >= 0)
+		close(wfd);
 	close(sfd);
 	return err;
 }
