@@ -84,63 +84,70 @@ static int copy_opt(char *dst, size_t len, const char *src, const char *what)
 }
 
 /*
- * Load, compile and apply the config directory.  Nothing is written unless
- * the whole config parses and compiles: a rejected config keeps the one in
- * force.
+ * Load and compile the config directory into *state.  Nothing is written:
+ * on error the reasons are logged as "file:line: ..." and the caller keeps
+ * whatever is in force.
  */
-static int agent_apply(struct agent *a)
+static int agent_compile(struct agent *a, struct lb_state *state)
 {
 	struct mesh_config *cfg = NULL;
-	struct lb_state state = {};
-	struct apply_result res;
 	int err;
 
 	err = mesh_config_load_dir(a->node.config_dir, &cfg);
 	if (!err)
-		err = lb_compile(cfg, &state);
-	if (err) {
-		pr_warn("config in %s rejected; the running config stays in force\n",
-			a->node.config_dir);
-		goto out;
-	}
-	err = apply_state(loader_maps(a->loader), &state, a->node.node_name,
+		err = lb_compile(cfg, state);
+	mesh_config_free(cfg);
+	return err;
+}
+
+static int agent_write(struct agent *a, const struct lb_state *state)
+{
+	struct apply_result res;
+	int err;
+
+	err = apply_state(loader_maps(a->loader), state, a->node.node_name,
 			  &res);
 	if (err) {
 		pr_warn("applying the config failed: %s\n", strerror(-err));
-		goto out;
+		return err;
 	}
 	pr_info("ready: generation %llu, %u services, %u backends (services +%u -%u, backends +%u -%u)\n",
 		(unsigned long long)res.generation, res.services, res.backends,
 		res.services_added, res.services_removed, res.backends_added,
 		res.backends_removed);
-out:
+	return 0;
+}
+
+/* Reload: compile, and apply only a config that compiled completely. */
+static int agent_apply(struct agent *a)
+{
+	struct lb_state state = {};
+	int err;
+
+	err = agent_compile(a, &state);
+	if (err)
+		pr_warn("config in %s rejected; the running config stays in force\n",
+			a->node.config_dir);
+	else
+		err = agent_write(a, &state);
 	lb_state_free(&state);
-	mesh_config_free(cfg);
 	return err;
 }
 
 static int agent_check(struct agent *a)
 {
-	struct mesh_config *cfg = NULL;
 	struct lb_state state = {};
-	struct mesh_summary sum;
 	size_t backends = 0;
 	int err;
 
-	err = mesh_config_load_dir(a->node.config_dir, &cfg);
-	if (!err)
-		err = lb_compile(cfg, &state);
+	err = agent_compile(a, &state);
 	if (!err) {
-		mesh_config_summary(cfg, &sum);
 		for (size_t i = 0; i < state.nservices; i++)
 			backends += state.services[i].nbackends;
-		printf("%s: ok: %zu services, %zu endpoints slices, %zu pods, %zu service entries, %zu workload entries, %zu skipped; %zu VIP ports, %zu backend slots\n",
-		       a->node.config_dir, sum.services, sum.endpoint_slices,
-		       sum.pods, sum.service_entries, sum.workload_entries,
-		       sum.skipped, state.nservices, backends);
+		printf("%s: ok: %zu service ports, %zu backend endpoints\n",
+		       a->node.config_dir, state.nservices, backends);
 	}
 	lb_state_free(&state);
-	mesh_config_free(cfg);
 	return err;
 }
 
@@ -294,6 +301,7 @@ int main(int argc, char **argv)
 	/* Flags override the node config file, whatever their order. */
 	const char *node_file = NULL, *flag[OPT_UNINSTALL + 1] = {};
 	enum agent_mode mode = MODE_DAEMON;
+	struct lb_state state = {};
 	struct agent a = {};
 	int opt, err, verbose = 0;
 
@@ -381,14 +389,22 @@ int main(int argc, char **argv)
 		break;
 	}
 
-	if (sysfs_cgroup_resolve(a.node.cgroup_path, a.cgroup, sizeof(a.cgroup)))
+	/* A config that does not compile installs nothing at all. */
+	if (agent_compile(&a, &state)) {
+		pr_warn("config in %s rejected; nothing installed\n",
+			a.node.config_dir);
 		return 1;
-	err = loader_install(a.cgroup, a.node.pin_dir, &a.loader);
-	if (err)
+	}
+	if (sysfs_cgroup_resolve(a.node.cgroup_path, a.cgroup,
+				 sizeof(a.cgroup)) ||
+	    loader_install(a.cgroup, a.node.pin_dir, &a.loader)) {
+		lb_state_free(&state);
 		return 1;
+	}
 	pr_info("node %s: datapath attached to %s, pinned under %s\n",
 		a.node.node_name, a.cgroup, a.node.pin_dir);
-	err = agent_apply(&a);
+	err = agent_write(&a, &state);
+	lb_state_free(&state);
 	if (!err && mode == MODE_DAEMON)
 		err = agent_run(&a);
 	loader_free(a.loader);
