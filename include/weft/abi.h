@@ -16,15 +16,26 @@
 #include <linux/types.h>
 #endif
 
-#define WEFT_ABI_VERSION 1
+#define WEFT_ABI_VERSION 2
 
 /* Map capacities.  Service ids index the per-CPU counter arrays. */
 #define WEFT_MAX_SERVICES      65536 /* (vip, port, proto) entries */
-#define WEFT_MAX_BACKEND_SLOTS 262144 /* service slots incl. slot 0 */
+#define WEFT_MAX_CLUSTERS      65536
+#define WEFT_MAX_CLUSTER_SLOTS 262144 /* all clusters' slots together */
 #define WEFT_MAX_BACKENDS      65536
 #define WEFT_MAX_SOCK_REVNAT   262144
-/* A service never has more slots than this; bounds the BPF slot lookup. */
+#define WEFT_MAX_TCP_STATS     65536 /* (service, backend, source) series */
+/* A cluster never has more slots than this; bounds the BPF slot pick. */
 #define WEFT_MAX_BACKENDS_PER_SERVICE 4096
+/* Weighted destinations of one service route (VirtualService route[]). */
+#define WEFT_MAX_ROUTE_DESTS 8
+/*
+ * Maglev: each consistent-hash cluster owns one table of WEFT_MAGLEV_SIZE
+ * entries (a prime well above the backend count, so that removing one of N
+ * backends remaps about 1/N of the keys) in the flat weft_maglev array.
+ */
+#define WEFT_MAGLEV_SIZE   1021
+#define WEFT_MAGLEV_TABLES 1024
 
 /*
  * An IP address of either family.  IPv4 is stored IPv4-mapped
@@ -37,34 +48,65 @@ union weft_addr {
 };
 
 /*
- * weft_services: hash, the service -> backend-slot split.
- *   slot 0        the service itself: value.count backend slots follow,
- *                 value.service_id names it in the counter maps;
- *   slot 1..count value.backend_id names a weft_backends entry.
- * Slot entries are written before the slot-0 entry that publishes a new
- * count, so a lookup never sees a count larger than the slots present.
+ * The lookup chain of a new connection:
+ *
+ *   weft_services[vip, port, proto]       the route: up to 8 weighted
+ *        |  pick a destination by weight   destinations (clusters)
+ *        v
+ *   weft_clusters[cluster_id]             policy + number of slots
+ *        |  pick a slot by policy
+ *        v
+ *   weft_cluster_slots[cluster_id, slot]  -> backend_id
+ *   weft_backends[backend_id]             -> address, port
+ *
+ * A route is one map element, so a reader sees the old or the new split
+ * whole.  A cluster's slots 0..count-1 are written before the cluster entry
+ * that publishes count; slots and backends that fall out of use are deleted
+ * only after a grace period (see user/agent/apply.h), so a reader that
+ * picked an old slot still finds its backend.
  */
 struct weft_service_key {
 	union weft_addr vip;
 	__be16 port;   /* service port, network order */
 	__u8 proto;    /* IPPROTO_TCP or IPPROTO_UDP */
 	__u8 pad0;
-	__u16 slot;
-	__u16 pad1;
+	__u32 pad1;
 };
 
-enum weft_service_flags {
-	/* Answer with an explicit refusal when count == 0 (always set today;
-	 * a service without the flag would fall through untranslated). */
-	WEFT_SVC_F_REFUSE_EMPTY = 1 << 0,
+struct weft_route_dest {
+	__u32 cluster_id;
+	__u32 weight_end; /* cumulative weight: pick the first r < weight_end */
 };
 
-struct weft_service_value {
-	__u32 backend_id; /* slot > 0 */
-	__u32 service_id; /* slot 0: index into weft_service_stats */
-	__u16 count;      /* slot 0: number of backend slots */
-	__u16 flags;      /* slot 0: enum weft_service_flags */
+struct weft_service {
+	__u32 service_id;   /* index into weft_service_stats and meta */
+	__u16 ndests;       /* 0: refuse (every destination weighs 0) */
+	__u16 flags;        /* reserved, 0 */
+	__u32 weight_total; /* weight_end of the last destination */
 	__u32 pad;
+	struct weft_route_dest dests[WEFT_MAX_ROUTE_DESTS];
+};
+
+/* Load-balancing policies (DestinationRule trafficPolicy.loadBalancer). */
+enum weft_lb_policy {
+	WEFT_LB_LEAST_REQUEST = 0, /* power of two choices on active conns */
+	WEFT_LB_ROUND_ROBIN,       /* per-CPU rotation over the slots */
+	WEFT_LB_RANDOM,
+	WEFT_LB_MAGLEV,            /* consistent hash of the source address */
+	WEFT_LB_PASSTHROUGH,       /* keep the original destination */
+	WEFT_LB__MAX,
+};
+
+struct weft_cluster {
+	__u16 count;        /* slots 0..count-1 in weft_cluster_slots */
+	__u8 policy;        /* enum weft_lb_policy */
+	__u8 pad0;
+	__u32 maglev_table; /* WEFT_LB_MAGLEV: table index in weft_maglev */
+};
+
+struct weft_slot_key {
+	__u32 cluster_id;
+	__u32 slot;
 };
 
 /* weft_backends: hash keyed by __u32 backend id (ids are never 0). */
@@ -101,6 +143,41 @@ struct weft_service_stats {
 };
 
 /*
+ * weft_sock_state: socket-local storage of a socket translated at
+ * connect().  It ties the socket's later events (established, close,
+ * release) to its service and backend without any tuple lookup.
+ */
+struct weft_sock_state {
+	__u32 service_id;
+	__u32 cluster_id;
+	__u32 backend_id;
+	__u32 flags; /* enum weft_sock_flags */
+};
+
+enum weft_sock_flags {
+	WEFT_SOCK_F_ACTIVE = 1 << 0, /* counted in weft_backend_active */
+	WEFT_SOCK_F_OPENED = 1 << 1, /* counted as opened in weft_tcp_stats */
+};
+
+/*
+ * weft_tcp_stats: LRU per-CPU hash of TCP connection counters by service,
+ * backend and client address, the source of istio_tcp_* metrics
+ * (reporter="source").  Bytes are added when the connection closes.
+ */
+struct weft_tcp_stats_key {
+	__u32 service_id;
+	__u32 backend_id;
+	union weft_addr source;
+};
+
+struct weft_tcp_stats {
+	__u64 opened;
+	__u64 closed;
+	__u64 sent_bytes;     /* bytes_acked by the backend */
+	__u64 received_bytes; /* bytes_received from the backend */
+};
+
+/*
  * Datapath-wide counters: per-CPU array indexed by this enum.  Shared
  * with userspace, which names them with weft_counter_name()
  * (user/lib/datapath.h).
@@ -120,6 +197,7 @@ enum weft_counter {
  * and `bpftool map dump` name what the datapath maps only number.
  *   weft_service_meta: hash, __u32 service_id -> struct weft_service_meta
  *   weft_backend_meta: hash, __u32 backend_id -> struct weft_backend_meta
+ *   weft_cluster_meta: hash, __u32 cluster_id -> struct weft_cluster_meta
  */
 #define WEFT_META_NAME_MAX 128
 struct weft_service_meta {
@@ -130,6 +208,10 @@ struct weft_service_meta {
 	__be16 port;
 	__u8 proto;
 	__u8 pad[5];
+};
+
+struct weft_cluster_meta {
+	char name[WEFT_META_NAME_MAX + 64]; /* outbound|port|subset|fqdn */
 };
 
 struct weft_backend_meta {

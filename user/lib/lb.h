@@ -24,6 +24,43 @@ struct lb_backend {
 					 * WorkloadEntry, "" if unknown */
 };
 
+/*
+ * How a cluster picks a backend for a new connection (DestinationRule
+ * loadBalancer).  Values are shared with the datapath (enum weft_lb_policy
+ * in include/weft/abi.h).
+ */
+enum lb_policy {
+	LB_POLICY_LEAST_REQUEST = WEFT_LB_LEAST_REQUEST, /* Istio's default */
+	LB_POLICY_ROUND_ROBIN = WEFT_LB_ROUND_ROBIN,
+	LB_POLICY_RANDOM = WEFT_LB_RANDOM,
+	LB_POLICY_MAGLEV = WEFT_LB_MAGLEV, /* consistentHash.useSourceIp */
+	LB_POLICY_PASSTHROUGH = WEFT_LB_PASSTHROUGH, /* keep the original
+						      * destination */
+};
+
+/*
+ * A set of backends with one balancing policy: Envoy's cluster, named the
+ * way Istio names it ("outbound|9080|v1|reviews.default.svc.cluster.local",
+ * the subset part empty when there is none).
+ */
+struct lb_cluster {
+	char name[LB_NAME_MAX + 64];
+	char host[LB_NAME_MAX];
+	char subset[LB_NS_MAX];   /* "" for all endpoints of the host */
+	uint16_t port;            /* the destination service port */
+	enum lb_policy policy;
+	size_t nbackends;
+	struct lb_backend *backends; /* sorted by (addr, port), no duplicates */
+};
+
+/* One weighted destination of a service's route. */
+struct lb_route_dest {
+	size_t cluster;           /* index into lb_state.clusters */
+	uint32_t weight;          /* > 0; a share of w / sum(w) */
+};
+
+#define LB_MAX_ROUTE_DESTS WEFT_MAX_ROUTE_DESTS
+
 struct lb_service {
 	char host[LB_NAME_MAX];  /* FQDN: reviews.default.svc.cluster.local */
 	char ns[LB_NS_MAX];
@@ -33,11 +70,44 @@ struct lb_service {
 	uint8_t proto;           /* IPPROTO_TCP or IPPROTO_UDP */
 	size_t nbackends;
 	struct lb_backend *backends; /* sorted by (addr, port), no duplicates */
+	/*
+	 * Where new connections go: the first matching VirtualService tcp[]
+	 * (or tls[]) rule's weighted destinations, else the service's own
+	 * cluster (all of `backends`) with weight 1.  ndests == 0 only when
+	 * every destination weighs 0: connections are refused.
+	 */
+	size_t ndests;
+	struct lb_route_dest dests[LB_MAX_ROUTE_DESTS];
+	char route[LB_NAME_MAX];  /* "ns/name" of the VirtualService, or "" */
+};
+
+/*
+ * A workload the mesh knows (Pod or WorkloadEntry) by address: who is on
+ * the other side of a connection, for metric labels now and for identity
+ * and policy later.
+ */
+struct lb_workload {
+	union weft_addr addr;
+	char ns[LB_NS_MAX];
+	char name[LB_WORKLOAD_MAX];    /* Istio's workload name: the Pod's
+					* owning Deployment/StatefulSet/... when
+					* known (ReplicaSet hash stripped), else
+					* the Pod or WorkloadEntry name */
+	char service_account[LB_NS_MAX]; /* "default" when unset */
+	char app[LB_NS_MAX];           /* canonical service: label
+					* service.istio.io/canonical-name, else
+					* app.kubernetes.io/name, else app, else
+					* the workload name */
+	char version[LB_NS_MAX];       /* canonical revision, "latest" if none */
 };
 
 struct lb_state {
 	size_t nservices;
 	struct lb_service *services; /* sorted by (vip, port, proto), unique */
+	size_t nclusters;
+	struct lb_cluster *clusters; /* sorted by name, unique */
+	size_t nworkloads;
+	struct lb_workload *workloads; /* sorted by addr, unique (first wins) */
 };
 
 struct mesh_config;
