@@ -6,6 +6,8 @@
  *   sendmsg4/6      unconnected UDP: the same, per datagram
  *   recvmsg4/6      unconnected UDP: replies appear to come from the VIP
  *   getpeername4/6  the application sees the VIP it dialled
+ *   sock_release    a released socket stops counting as an active
+ *                   connection of its backend (LEAST_REQUEST)
  *
  * AF_INET6 sockets reach the *6 programs for IPv6 and for IPv4-mapped
  * addresses alike; weft_addr keeps IPv4 mapped, so one lookup serves both.
@@ -40,6 +42,7 @@ static __always_inline void ctx_store6(struct bpf_sock_addr *ctx,
 static __always_inline int sock4_forward(struct bpf_sock_addr *ctx,
 					 bool connected)
 {
+	struct lb_choice choice;
 	union weft_addr addr;
 	__be16 port = (__be16)ctx->user_port;
 	__u32 proto = ctx->protocol;
@@ -47,11 +50,13 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx,
 	if (!lb_proto_supported(proto))
 		return SYS_PROCEED;
 	lb_addr_from_v4(&addr, ctx->user_ip4);
-	switch (lb_translate(ctx, &addr, &port, proto, connected)) {
+	switch (lb_translate(ctx, &addr, &port, proto, connected, &choice)) {
 	case LB_TRANSLATED:
 		/* IPv4 VIPs only ever carry IPv4 backends (agent contract). */
 		ctx->user_ip4 = addr.w[3];
 		ctx->user_port = port;
+		if (connected)
+			lb_sock_remember(ctx, &choice);
 		return SYS_PROCEED;
 	case LB_REFUSE:
 		return lb_refuse();
@@ -63,6 +68,7 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx,
 static __always_inline int sock6_forward(struct bpf_sock_addr *ctx,
 					 bool connected)
 {
+	struct lb_choice choice;
 	union weft_addr addr;
 	__be16 port = (__be16)ctx->user_port;
 	__u32 proto = ctx->protocol;
@@ -70,10 +76,12 @@ static __always_inline int sock6_forward(struct bpf_sock_addr *ctx,
 	if (!lb_proto_supported(proto))
 		return SYS_PROCEED;
 	ctx_load6(ctx, &addr);
-	switch (lb_translate(ctx, &addr, &port, proto, connected)) {
+	switch (lb_translate(ctx, &addr, &port, proto, connected, &choice)) {
 	case LB_TRANSLATED:
 		ctx_store6(ctx, &addr);
 		ctx->user_port = port;
+		if (connected)
+			lb_sock_remember(ctx, &choice);
 		return SYS_PROCEED;
 	case LB_REFUSE:
 		return lb_refuse();
@@ -156,5 +164,18 @@ SEC("cgroup/getpeername6")
 int weft_getpeername6(struct bpf_sock_addr *ctx)
 {
 	sock6_reverse(ctx);
+	return SYS_PROCEED;
+}
+
+SEC("cgroup/sock_release")
+int weft_sock_release(struct bpf_sock *sk)
+{
+	struct weft_sock_state *st;
+
+	st = bpf_sk_storage_get(&weft_sock_state, sk, 0, 0);
+	if (st && (st->flags & WEFT_SOCK_F_ACTIVE)) {
+		st->flags &= ~WEFT_SOCK_F_ACTIVE;
+		lb_active_add(st->backend_id, -1);
+	}
 	return SYS_PROCEED;
 }

@@ -6,14 +6,7 @@
 #ifndef WEFT_BPF_COUNTERS_H
 #define WEFT_BPF_COUNTERS_H
 
-#include "common.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, WEFT_CNT__MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} weft_counters SEC(".maps");
+#include "maps.h"
 
 static __always_inline void counter_inc(enum weft_counter which)
 {

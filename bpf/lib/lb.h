@@ -2,7 +2,7 @@
 /*
  * Connect-time service load balancing: VIP:port -> backend, chosen once per
  * socket (connect) or per datagram (unconnected sendmsg), never per packet.
- * The maps follow the service -> backend-slot -> backend split described in
+ * The lookup chain (route -> cluster -> slot -> backend) is described in
  * include/weft/abi.h; the reverse map lets recvmsg/getpeername show the VIP.
  */
 #ifndef WEFT_BPF_LB_H
@@ -10,66 +10,22 @@
 
 #include "common.h"
 #include "counters.h"
+#include "maps.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, WEFT_MAX_BACKEND_SLOTS);
-	__type(key, struct weft_service_key);
-	__type(value, struct weft_service_value);
-} weft_services SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, WEFT_MAX_BACKENDS);
-	__type(key, __u32);
-	__type(value, struct weft_backend);
-} weft_backends SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, WEFT_MAX_SOCK_REVNAT);
-	__type(key, struct weft_revnat_key);
-	__type(value, struct weft_revnat_value);
-} weft_sock_revnat SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, WEFT_MAX_SERVICES);
-	__type(key, __u32);
-	__type(value, struct weft_service_stats);
-} weft_service_stats SEC(".maps");
-
-/* Userspace-only metadata, defined here so it is pinned with BTF. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, WEFT_MAX_SERVICES);
-	__type(key, __u32);
-	__type(value, struct weft_service_meta);
-} weft_service_meta SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, WEFT_MAX_BACKENDS);
-	__type(key, __u32);
-	__type(value, struct weft_backend_meta);
-} weft_backend_meta SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct weft_agent_state);
-} weft_agent_state SEC(".maps");
-
-/* Set by the agent before load when the kernel has bpf_set_retval (5.18+). */
+/* Set by the agent before load when the kernel has bpf_set_retval (5.18). */
 const volatile bool have_set_retval = false;
 
 enum lb_verdict {
-	LB_PASS = 0,       /* not a service: leave the address alone */
-	LB_TRANSLATED,     /* addr and port now name a backend */
-	LB_REFUSE,         /* a service, but no backend can take it */
+	LB_PASS = 0,   /* not a service (or PASSTHROUGH): leave it alone */
+	LB_TRANSLATED, /* addr and port now name a backend */
+	LB_REFUSE,     /* a service, but no backend can take it */
+};
+
+/* What a translation chose, for the socket's storage. */
+struct lb_choice {
+	__u32 service_id;
+	__u32 cluster_id;
+	__u32 backend_id;
 };
 
 static __always_inline void lb_addr_from_v4(union weft_addr *addr, __be32 ip)
@@ -80,28 +36,118 @@ static __always_inline void lb_addr_from_v4(union weft_addr *addr, __be32 ip)
 	addr->w[3] = ip;
 }
 
-static __always_inline struct weft_service_stats *lb_stats(__u32 service_id)
+/* Weighted pick among a route's destinations (cumulative weights). */
+static __always_inline __u32 lb_route_pick(const struct weft_service *svc)
 {
-	return bpf_map_lookup_elem(&weft_service_stats, &service_id);
+	__u32 r;
+
+	if (svc->ndests <= 1 || svc->weight_total == 0)
+		return svc->dests[0].cluster_id;
+	r = bpf_get_prandom_u32() % svc->weight_total;
+#pragma unroll
+	for (int i = 0; i < WEFT_MAX_ROUTE_DESTS; i++) {
+		if (i < svc->ndests && r < svc->dests[i].weight_end)
+			return svc->dests[i].cluster_id;
+	}
+	return svc->dests[0].cluster_id;
+}
+
+static __always_inline __u32 lb_slot_backend(__u32 cluster_id, __u32 slot)
+{
+	struct weft_slot_key key = { .cluster_id = cluster_id, .slot = slot };
+	__u32 *backend_id = bpf_map_lookup_elem(&weft_cluster_slots, &key);
+
+	if (unlikely(!backend_id)) {
+		counter_inc(WEFT_CNT_LB_SLOT_MISSING);
+		return 0;
+	}
+	return *backend_id;
+}
+
+static __always_inline __s64 lb_active(__u32 backend_id)
+{
+	__s64 *active = bpf_map_lookup_elem(&weft_backend_active, &backend_id);
+
+	return active ? *active : 0;
+}
+
+/*
+ * The client key of consistent hashing: the client's network namespace.
+ * Every pod has its own, so on a node it names the client workload the way
+ * Istio's useSourceIp does, and unlike the source address it is known
+ * before the socket is bound.
+ */
+static __always_inline __u32 lb_client_hash(void *ctx)
+{
+	__u64 cookie = bpf_get_netns_cookie(ctx);
+
+	cookie *= 0x9e3779b97f4a7c15ull; /* Fibonacci hashing */
+	return (__u32)(cookie >> 32);
+}
+
+/* Backend id for a new connection to cluster cl, by its policy; 0: none. */
+static __always_inline __u32 lb_cluster_pick(void *ctx, __u32 cluster_id,
+					     const struct weft_cluster *cl)
+{
+	__u32 count = cl->count, a, b, ida, idb, *rr;
+
+	switch (cl->policy) {
+	case WEFT_LB_MAGLEV: {
+		__u32 idx = cl->maglev_table * WEFT_MAGLEV_SIZE +
+			    lb_client_hash(ctx) % WEFT_MAGLEV_SIZE;
+		__u32 *id = bpf_map_lookup_elem(&weft_maglev, &idx);
+
+		return id ? *id : 0;
+	}
+	case WEFT_LB_ROUND_ROBIN:
+		rr = bpf_map_lookup_elem(&weft_rr_state, &cluster_id);
+		if (!rr)
+			return lb_slot_backend(cluster_id, 0);
+		a = *rr;
+		*rr = a + 1;
+		return lb_slot_backend(cluster_id, a % count);
+	case WEFT_LB_RANDOM:
+		return lb_slot_backend(cluster_id,
+				       bpf_get_prandom_u32() % count);
+	default: /* LEAST_REQUEST: the better of two random choices */
+		a = bpf_get_prandom_u32() % count;
+		ida = lb_slot_backend(cluster_id, a);
+		if (count == 1)
+			return ida;
+		b = bpf_get_prandom_u32() % count;
+		idb = lb_slot_backend(cluster_id, b);
+		if (!ida || (idb && lb_active(idb) < lb_active(ida)))
+			return idb;
+		return ida;
+	}
+}
+
+static __always_inline void lb_count_no_backend(struct weft_service_stats *stats)
+{
+	counter_inc(WEFT_CNT_LB_NO_BACKEND);
+	if (stats)
+		stats->no_backend += 1;
 }
 
 /*
  * Translate (*addr, *port) if it is a service VIP.  `connected` says whether
  * the choice holds for the socket's life (connect) or for one datagram.
  * On LB_TRANSLATED a reverse entry keyed by the socket cookie is recorded so
- * that replies and getpeername() show the VIP.
+ * that replies and getpeername() show the VIP, and *choice says what was
+ * picked.
  */
 static __always_inline enum lb_verdict
 lb_translate(struct bpf_sock_addr *ctx, union weft_addr *addr, __be16 *port,
-	     __u8 proto, bool connected)
+	     __u8 proto, bool connected, struct lb_choice *choice)
 {
 	struct weft_service_key key = {};
-	struct weft_service_value *svc, *slot;
 	struct weft_service_stats *stats;
 	struct weft_revnat_key rkey = {};
 	struct weft_revnat_value rval = {};
 	struct weft_backend *backend;
-	__u16 count;
+	struct weft_cluster *cl;
+	struct weft_service *svc;
+	__u32 cluster_id, backend_id;
 
 	key.vip = *addr;
 	key.port = *port;
@@ -110,24 +156,32 @@ lb_translate(struct bpf_sock_addr *ctx, union weft_addr *addr, __be16 *port,
 	if (!svc)
 		return LB_PASS;
 
-	stats = lb_stats(svc->service_id);
-	count = svc->count;
-	if (count == 0) {
-		counter_inc(WEFT_CNT_LB_NO_BACKEND);
-		if (stats)
-			stats->no_backend += 1;
+	stats = bpf_map_lookup_elem(&weft_service_stats, &svc->service_id);
+	if (svc->ndests == 0) {
+		lb_count_no_backend(stats);
 		return LB_REFUSE;
 	}
-
-	key.slot = (__u16)(bpf_get_prandom_u32() % count) + 1;
-	slot = bpf_map_lookup_elem(&weft_services, &key);
-	if (unlikely(!slot)) {
-		counter_inc(WEFT_CNT_LB_SLOT_MISSING);
+	cluster_id = lb_route_pick(svc);
+	cl = bpf_map_lookup_elem(&weft_clusters, &cluster_id);
+	if (unlikely(!cl)) {
+		counter_inc(WEFT_CNT_LB_CLUSTER_MISSING);
+		lb_count_no_backend(stats);
 		return LB_REFUSE;
 	}
-	backend = bpf_map_lookup_elem(&weft_backends, &slot->backend_id);
+	if (cl->policy == WEFT_LB_PASSTHROUGH) {
+		counter_inc(WEFT_CNT_LB_PASSTHROUGH);
+		return LB_PASS;
+	}
+	if (cl->count == 0) {
+		lb_count_no_backend(stats);
+		return LB_REFUSE;
+	}
+	backend_id = lb_cluster_pick(ctx, cluster_id, cl);
+	backend = backend_id ? bpf_map_lookup_elem(&weft_backends, &backend_id)
+			     : NULL;
 	if (unlikely(!backend)) {
 		counter_inc(WEFT_CNT_LB_BACKEND_MISSING);
+		lb_count_no_backend(stats);
 		return LB_REFUSE;
 	}
 
@@ -141,6 +195,9 @@ lb_translate(struct bpf_sock_addr *ctx, union weft_addr *addr, __be16 *port,
 
 	*addr = backend->addr;
 	*port = backend->port;
+	choice->service_id = svc->service_id;
+	choice->cluster_id = cluster_id;
+	choice->backend_id = backend_id;
 	counter_inc(WEFT_CNT_LB_HIT);
 	if (stats) {
 		if (connected)
@@ -149,6 +206,41 @@ lb_translate(struct bpf_sock_addr *ctx, union weft_addr *addr, __be16 *port,
 			stats->datagrams += 1;
 	}
 	return LB_TRANSLATED;
+}
+
+static __always_inline void lb_active_add(__u32 backend_id, __s64 delta)
+{
+	__s64 *active = bpf_map_lookup_elem(&weft_backend_active, &backend_id);
+
+	if (active)
+		__sync_fetch_and_add(active, delta);
+}
+
+/*
+ * Remember, in the socket's own storage, what connect() chose: sockops and
+ * sock_release find it there, and the backend counts one more active
+ * connection until the socket is released.  A socket connected again (UDP
+ * may) gives its previous backend's count back first.
+ */
+static __always_inline void lb_sock_remember(struct bpf_sock_addr *ctx,
+					     const struct lb_choice *choice)
+{
+	struct weft_sock_state *st;
+	struct bpf_sock *sk = ctx->sk;
+
+	if (!sk)
+		return;
+	st = bpf_sk_storage_get(&weft_sock_state, sk, 0,
+				BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st)
+		return;
+	if (st->flags & WEFT_SOCK_F_ACTIVE)
+		lb_active_add(st->backend_id, -1);
+	st->service_id = choice->service_id;
+	st->cluster_id = choice->cluster_id;
+	st->backend_id = choice->backend_id;
+	st->flags = WEFT_SOCK_F_ACTIVE;
+	lb_active_add(choice->backend_id, 1);
 }
 
 /*

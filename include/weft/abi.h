@@ -187,6 +187,8 @@ enum weft_counter {
 	WEFT_CNT_LB_NO_BACKEND,      /* service with no backend: refused */
 	WEFT_CNT_LB_SLOT_MISSING,    /* slot entry absent (mid-update race) */
 	WEFT_CNT_LB_BACKEND_MISSING, /* backend id without a backend entry */
+	WEFT_CNT_LB_CLUSTER_MISSING, /* route names a cluster not present */
+	WEFT_CNT_LB_PASSTHROUGH,     /* PASSTHROUGH cluster: left untouched */
 	WEFT_CNT_REVNAT_HIT,         /* recvmsg/getpeername showed the VIP */
 	WEFT_CNT_REVNAT_UPDATE_FAIL, /* could not record the reverse entry */
 	WEFT_CNT__MAX,
@@ -228,7 +230,7 @@ struct weft_agent_state {
 	__u64 generation;    /* bumped at every successful apply */
 	__u64 applied_ns;    /* CLOCK_REALTIME of that apply */
 	__u32 abi_version;   /* WEFT_ABI_VERSION of the writer */
-	__u32 services;      /* slot-0 entries written */
+	__u32 services;      /* service (vip, port, proto) entries */
 	__u32 backends;
 	__u32 pad;
 	char node_name[64];

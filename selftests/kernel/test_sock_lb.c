@@ -123,7 +123,12 @@ static void addr_set(union weft_addr *a, const char *text)
 		test_fail(__FILE__, __LINE__, "bad address %s", text);
 }
 
-/* One service with the given backends ("127.0.0.1:9001", ...). */
+/*
+ * One service with its own cluster of the given backends ("127.0.0.1" with
+ * backend_port[i]) balanced by `policy`.  With ndests > 0 its route goes to
+ * the clusters of other specs instead (dest_spec[i], dest_weight[i]), the
+ * way a VirtualService splits over subsets.
+ */
 struct svc_spec {
 	const char *vip;
 	uint16_t port;
@@ -132,30 +137,64 @@ struct svc_spec {
 	const char *backend[MAX_LISTENERS];
 	uint16_t backend_port[MAX_LISTENERS];
 	uint16_t weight[MAX_LISTENERS];
+	enum lb_policy policy;
+	int ndests;
+	int dest_spec[MAX_LISTENERS];
+	uint32_t dest_weight[MAX_LISTENERS];
 };
+
+#define MAX_SPECS 8
 
 static int apply_specs(struct lb_env *env, const struct svc_spec *specs,
 		       int nspecs)
 {
-	struct lb_service svcs[8] = {};
-	struct lb_backend backends[8][MAX_LISTENERS] = {};
+	struct lb_service svcs[MAX_SPECS] = {};
+	struct lb_cluster clusters[MAX_SPECS] = {};
+	struct lb_backend backends[MAX_SPECS][MAX_LISTENERS] = {};
 	struct lb_state state = { .nservices = (size_t)nspecs,
-				  .services = svcs };
+				  .services = svcs,
+				  .nclusters = (size_t)nspecs,
+				  .clusters = clusters };
 	struct apply_result res;
 
+	/* cluster names sort like the spec index: state->clusters is sorted */
 	for (int i = 0; i < nspecs; i++) {
-		snprintf(svcs[i].host, sizeof(svcs[i].host),
+		struct lb_cluster *cl = &clusters[i];
+
+		snprintf(cl->host, sizeof(cl->host),
 			 "svc%d.test.svc.cluster.local", i);
-		strcpy(svcs[i].ns, "test");
-		addr_set(&svcs[i].vip, specs[i].vip);
-		svcs[i].port = specs[i].port;
-		svcs[i].proto = specs[i].proto;
-		svcs[i].nbackends = (size_t)specs[i].nbackends;
-		svcs[i].backends = backends[i];
+		snprintf(cl->name, sizeof(cl->name),
+			 "outbound|%u||svc%d.test.svc.cluster.local",
+			 specs[i].port, i);
+		cl->port = specs[i].port;
+		cl->policy = specs[i].policy;
+		cl->nbackends = (size_t)specs[i].nbackends;
+		cl->backends = backends[i];
 		for (int b = 0; b < specs[i].nbackends; b++) {
 			addr_set(&backends[i][b].addr, specs[i].backend[b]);
 			backends[i][b].port = specs[i].backend_port[b];
 			backends[i][b].weight = specs[i].weight[b] ?: 1;
+		}
+
+		strcpy(svcs[i].host, cl->host);
+		strcpy(svcs[i].ns, "test");
+		addr_set(&svcs[i].vip, specs[i].vip);
+		svcs[i].port = specs[i].port;
+		svcs[i].proto = specs[i].proto;
+		svcs[i].nbackends = cl->nbackends;
+		svcs[i].backends = cl->backends;
+		if (!specs[i].ndests) {
+			svcs[i].ndests = 1;
+			svcs[i].dests[0] = (struct lb_route_dest){ i, 1 };
+			continue;
+		}
+		for (int d = 0; d < specs[i].ndests; d++) {
+			if (!specs[i].dest_weight[d])
+				continue;
+			svcs[i].dests[svcs[i].ndests++] = (struct lb_route_dest){
+				(size_t)specs[i].dest_spec[d],
+				specs[i].dest_weight[d]
+			};
 		}
 	}
 	return apply_state(loader_maps(env->loader), &state, "ktest", &res);
@@ -269,7 +308,7 @@ static __u64 service_connects(struct lb_env *env, const char *vip,
 {
 	const struct datapath_maps *maps = loader_maps(env->loader);
 	struct weft_service_key key = { .port = htons(port), .proto = proto };
-	struct weft_service_value val;
+	struct weft_service val;
 	struct weft_service_stats st = {};
 
 	addr_set(&key.vip, vip);
@@ -280,6 +319,22 @@ static __u64 service_connects(struct lb_env *env, const char *vip,
 	if (no_backend)
 		*no_backend = st.no_backend;
 	return st.connects;
+}
+
+/* The cluster of a service's route destination d. */
+static bool cluster_of(struct lb_env *env, const char *vip, uint16_t port,
+		       int d, struct weft_cluster *cl)
+{
+	const struct datapath_maps *maps = loader_maps(env->loader);
+	struct weft_service_key key = { .port = htons(port),
+					.proto = IPPROTO_TCP };
+	struct weft_service svc;
+
+	addr_set(&key.vip, vip);
+	return !bpf_map_lookup_elem(maps->services, &key, &svc) &&
+	       d < svc.ndests &&
+	       !bpf_map_lookup_elem(maps->clusters, &svc.dests[d].cluster_id,
+				    cl);
 }
 
 /* 3 TCP backends behind one VIP, for one socket family. */
@@ -503,12 +558,11 @@ WEFT_KERNEL_TEST(sock_lb_weights)
 		.vip = "10.96.0.2", .port = 80, .proto = IPPROTO_TCP,
 		.nbackends = 2, .backend = { "127.0.0.1", "127.0.0.1" },
 		.backend_port = { 9001, 9002 }, .weight = { 30, 10 },
+		.policy = LB_POLICY_RANDOM,
 	};
 	int lfd[2] = { -1, -1 }, hits[2];
 	struct lb_env env;
-	struct weft_service_key key = { .port = htons(80),
-					.proto = IPPROTO_TCP };
-	struct weft_service_value val;
+	struct weft_cluster cl;
 
 	if (!env_setup(&env))
 		goto out;
@@ -516,10 +570,8 @@ WEFT_KERNEL_TEST(sock_lb_weights)
 	lfd[1] = listener("127.0.0.1", 9002, SOCK_STREAM);
 	if (!ASSERT_OK(apply_specs(&env, &spec, 1), "apply"))
 		goto out;
-	addr_set(&key.vip, "10.96.0.2");
-	if (ASSERT_OK(bpf_map_lookup_elem(loader_maps(env.loader)->services,
-					  &key, &val), "slot 0"))
-		ASSERT_EQ(val.count, 4, "3+1 slots after dividing by the gcd");
+	if (ASSERT_TRUE(cluster_of(&env, "10.96.0.2", 80, 0, &cl), "cluster"))
+		ASSERT_EQ(cl.count, 4, "3+1 slots after dividing by the gcd");
 	if (!spread("10.96.0.2", lfd, 2, 400, hits))
 		goto out;
 	/* expected 300; 4.6 standard deviations either side */

@@ -12,57 +12,9 @@
 #include <weft/abi.h>
 
 #include "log.h"
+#include "maglev.h"
 
-/* A backend as the maps hold it, or as the new state wants it. */
-struct backend_entry {
-	union weft_addr addr;
-	__be16 port;
-	__u32 id;
-	__u32 refs;     /* services of the new state naming it */
-	bool wanted;    /* part of the new state */
-	const char *workload;
-};
-
-struct service_entry {
-	struct weft_service_key key; /* slot 0 */
-	struct weft_service_value value;
-	bool wanted;
-};
-
-struct id_pool {
-	unsigned char used[(WEFT_MAX_BACKENDS > WEFT_MAX_SERVICES ?
-			    WEFT_MAX_BACKENDS : WEFT_MAX_SERVICES) / 8];
-	__u32 limit; /* ids are 1..limit-1; 0 means "none" */
-	__u32 next;  /* search hint */
-};
-
-static void id_pool_init(struct id_pool *p, __u32 limit)
-{
-	memset(p->used, 0, sizeof(p->used));
-	p->limit = limit;
-	p->next = 1;
-}
-
-static void id_pool_mark(struct id_pool *p, __u32 id)
-{
-	if (id < p->limit)
-		p->used[id / 8] |= 1u << (id % 8);
-}
-
-/* Lowest free id at or after the hint, wrapping once; 0 when exhausted. */
-static __u32 id_pool_take(struct id_pool *p)
-{
-	for (__u32 n = 0; n < p->limit; n++) {
-		__u32 id = (p->next + n) % p->limit;
-
-		if (id == 0 || (p->used[id / 8] & (1u << (id % 8))))
-			continue;
-		id_pool_mark(p, id);
-		p->next = id + 1;
-		return id;
-	}
-	return 0;
-}
+/* ---- small helpers --------------------------------------------------------- */
 
 /* qsort/bsearch that accept an empty (NULL) array, which libc's do not. */
 static void sort_array(void *arr, size_t n, size_t size,
@@ -78,35 +30,6 @@ static void *find_in(const void *key, void *arr, size_t n, size_t size,
 	return n ? bsearch(key, arr, n, size, cmp) : NULL;
 }
 
-static int backend_cmp(const void *a, const void *b)
-{
-	const struct backend_entry *x = a, *y = b;
-	int c = memcmp(&x->addr, &y->addr, sizeof(x->addr));
-
-	return c ?: (int)x->port - (int)y->port;
-}
-
-static int service_cmp(const void *a, const void *b)
-{
-	const struct service_entry *x = a, *y = b;
-
-	return memcmp(&x->key, &y->key, sizeof(x->key));
-}
-
-struct applied {
-	struct backend_entry *backends;
-	size_t nbackends;
-	struct service_entry *services;
-	size_t nservices;
-};
-
-static void applied_free(struct applied *a)
-{
-	free(a->backends);
-	free(a->services);
-	memset(a, 0, sizeof(*a));
-}
-
 static int grow(void **arr, size_t *cap, size_t n, size_t size)
 {
 	void *p;
@@ -119,63 +42,6 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 		return -ENOMEM;
 	*arr = p;
 	return 0;
-}
-
-/* Read what the maps hold now: backends and slot-0 service entries. */
-static int applied_read(const struct datapath_maps *maps, struct applied *a)
-{
-	struct weft_service_key skey, *sprev = NULL;
-	__u32 bkey, *bprev = NULL;
-	size_t bcap = 0, scap = 0;
-	int err;
-
-	memset(a, 0, sizeof(*a));
-	while (bpf_map_get_next_key(maps->backends, bprev, &bkey) == 0) {
-		struct weft_backend be;
-
-		bprev = &bkey;
-		if (bpf_map_lookup_elem(maps->backends, &bkey, &be))
-			continue; /* deleted under us */
-		err = grow((void **)&a->backends, &bcap, a->nbackends,
-			   sizeof(*a->backends));
-		if (err)
-			goto err;
-		a->backends[a->nbackends++] = (struct backend_entry){
-			.addr = be.addr, .port = be.port, .id = bkey,
-		};
-	}
-	while (bpf_map_get_next_key(maps->services, sprev, &skey) == 0) {
-		struct weft_service_value v;
-
-		sprev = &skey;
-		if (skey.slot != 0 ||
-		    bpf_map_lookup_elem(maps->services, &skey, &v))
-			continue;
-		err = grow((void **)&a->services, &scap, a->nservices,
-			   sizeof(*a->services));
-		if (err)
-			goto err;
-		a->services[a->nservices++] = (struct service_entry){
-			.key = skey, .value = v,
-		};
-	}
-	sort_array(a->backends, a->nbackends, sizeof(*a->backends),
-		   backend_cmp);
-	sort_array(a->services, a->nservices, sizeof(*a->services),
-		   service_cmp);
-	return 0;
-err:
-	applied_free(a);
-	return err;
-}
-
-static struct backend_entry *backend_find(struct backend_entry *arr, size_t n,
-					  const union weft_addr *addr,
-					  __be16 port)
-{
-	struct backend_entry key = { .addr = *addr, .port = port };
-
-	return find_in(&key, arr, n, sizeof(*arr), backend_cmp);
 }
 
 static void copy_str(char *dst, size_t len, const char *src)
@@ -204,56 +70,237 @@ static void map_remove(int fd, const void *key)
 	(void)bpf_map_delete_elem(fd, key); /* already gone is fine */
 }
 
-static __u32 gcd(__u32 a, __u32 b)
+static int cmp_u32(const void *a, const void *b)
 {
-	while (b) {
-		__u32 t = a % b;
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
 
-		a = b;
-		b = t;
-	}
-	return a;
+	return x < y ? -1 : x > y;
 }
+
+static bool u32_in(__u32 v, __u32 *sorted, size_t n)
+{
+	return find_in(&v, sorted, n, sizeof(v), cmp_u32) != NULL;
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
+/* ---- id allocation --------------------------------------------------------- */
 
 /*
- * The slots of one service: each backend appears weight/g times (g the gcd
- * of the weights), so a uniform pick over slots honours the weights.  When
- * that exceeds WEFT_MAX_BACKENDS_PER_SERVICE, weights are dropped (one slot
- * each) and a warning says so.  Returns the number of slots written.
+ * Ids 1..limit-1 (0 means none).  New ids continue after the highest one in
+ * use and wrap, so an id freed by garbage collection is not handed out
+ * again soon: sockets still open to an old backend count down its active
+ * connections for a while.
  */
-static size_t service_slots(const struct lb_service *svc,
-			    struct backend_entry *desired, size_t ndesired,
-			    __u32 *slots)
+struct id_pool {
+	unsigned char *used;
+	__u32 limit;
+	__u32 next;
+};
+
+static int id_pool_init(struct id_pool *p, __u32 limit)
 {
-	__u32 g = 0, total = 0;
-	size_t n = 0, i;
-
-	for (i = 0; i < svc->nbackends; i++)
-		g = gcd(g, svc->backends[i].weight ?: 1);
-	for (i = 0; i < svc->nbackends; i++)
-		total += (svc->backends[i].weight ?: 1) / g;
-	if (total > WEFT_MAX_BACKENDS_PER_SERVICE) {
-		pr_warn("%s:%u: weights need %u slots, more than %u: weights ignored\n",
-			svc->host, svc->port, total,
-			WEFT_MAX_BACKENDS_PER_SERVICE);
-		g = 0;
-	}
-	for (i = 0; i < svc->nbackends && n < WEFT_MAX_BACKENDS_PER_SERVICE;
-	     i++) {
-		const struct lb_backend *b = &svc->backends[i];
-		struct backend_entry *be =
-			backend_find(desired, ndesired, &b->addr, htons(b->port));
-		__u32 copies = g ? (b->weight ?: 1) / g : 1;
-
-		if (!be)
-			continue; /* cannot happen: desired holds them all */
-		while (copies-- && n < WEFT_MAX_BACKENDS_PER_SERVICE)
-			slots[n++] = be->id;
-	}
-	return n;
+	p->used = calloc(limit / 8 + 1, 1);
+	p->limit = limit;
+	p->next = 1;
+	return p->used ? 0 : -ENOMEM;
 }
 
-/* Collect the backends the new state names, deduplicated, with ids. */
+static void id_pool_free(struct id_pool *p)
+{
+	free(p->used);
+	p->used = NULL;
+}
+
+static void id_pool_mark(struct id_pool *p, __u32 id)
+{
+	if (id >= p->limit)
+		return;
+	p->used[id / 8] |= 1u << (id % 8);
+	if (id >= p->next)
+		p->next = id + 1;
+}
+
+static __u32 id_pool_take(struct id_pool *p)
+{
+	for (__u32 n = 0; n < p->limit; n++) {
+		__u32 id = (p->next + n) % p->limit;
+
+		if (id == 0 || (p->used[id / 8] & (1u << (id % 8))))
+			continue;
+		id_pool_mark(p, id);
+		return id;
+	}
+	return 0;
+}
+
+/* ---- what the maps hold now ------------------------------------------------ */
+
+struct backend_entry {
+	union weft_addr addr;
+	__be16 port;
+	__u32 id;
+	__u32 refs;     /* clusters of the new state naming it */
+	const char *workload;
+};
+
+struct cluster_entry {
+	char name[sizeof(((struct weft_cluster_meta *)0)->name)];
+	__u32 id;
+	struct weft_cluster value;
+	bool wanted;
+};
+
+struct service_entry {
+	struct weft_service_key key;
+	struct weft_service value;
+	bool wanted;
+};
+
+struct applied {
+	struct backend_entry *backends; /* sorted by (addr, port) */
+	size_t nbackends;
+	struct cluster_entry *clusters; /* sorted by name */
+	size_t nclusters;
+	struct service_entry *services; /* sorted by key */
+	size_t nservices;
+};
+
+static int backend_cmp(const void *a, const void *b)
+{
+	const struct backend_entry *x = a, *y = b;
+	int c = memcmp(&x->addr, &y->addr, sizeof(x->addr));
+
+	return c ?: (int)x->port - (int)y->port;
+}
+
+static int cluster_cmp(const void *a, const void *b)
+{
+	const struct cluster_entry *x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+static int service_cmp(const void *a, const void *b)
+{
+	const struct service_entry *x = a, *y = b;
+
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
+static void applied_free(struct applied *a)
+{
+	free(a->backends);
+	free(a->clusters);
+	free(a->services);
+	memset(a, 0, sizeof(*a));
+}
+
+static int applied_read(const struct datapath_maps *maps, struct applied *a)
+{
+	struct weft_service_key skey, *sprev = NULL;
+	__u32 key, *prev = NULL;
+	size_t bcap = 0, ccap = 0, scap = 0;
+	int err;
+
+	memset(a, 0, sizeof(*a));
+	while (bpf_map_get_next_key(maps->backends, prev, &key) == 0) {
+		struct weft_backend be;
+
+		prev = &key;
+		if (bpf_map_lookup_elem(maps->backends, &key, &be))
+			continue; /* deleted under us */
+		err = grow((void **)&a->backends, &bcap, a->nbackends,
+			   sizeof(*a->backends));
+		if (err)
+			goto err;
+		a->backends[a->nbackends++] = (struct backend_entry){
+			.addr = be.addr, .port = be.port, .id = key,
+		};
+	}
+	prev = NULL;
+	while (bpf_map_get_next_key(maps->clusters, prev, &key) == 0) {
+		struct weft_cluster_meta meta = {};
+		struct cluster_entry *c;
+
+		prev = &key;
+		err = grow((void **)&a->clusters, &ccap, a->nclusters,
+			   sizeof(*a->clusters));
+		if (err)
+			goto err;
+		c = &a->clusters[a->nclusters];
+		memset(c, 0, sizeof(*c));
+		if (bpf_map_lookup_elem(maps->clusters, &key, &c->value))
+			continue;
+		/* a cluster without a name cannot be matched: it stays garbage */
+		if (bpf_map_lookup_elem(maps->cluster_meta, &key, &meta) ||
+		    !meta.name[0])
+			continue;
+		memcpy(c->name, meta.name, sizeof(c->name));
+		c->name[sizeof(c->name) - 1] = '\0';
+		c->id = key;
+		a->nclusters++;
+	}
+	while (bpf_map_get_next_key(maps->services, sprev, &skey) == 0) {
+		struct service_entry *s;
+
+		sprev = &skey;
+		err = grow((void **)&a->services, &scap, a->nservices,
+			   sizeof(*a->services));
+		if (err)
+			goto err;
+		s = &a->services[a->nservices];
+		memset(s, 0, sizeof(*s));
+		if (bpf_map_lookup_elem(maps->services, &skey, &s->value))
+			continue;
+		s->key = skey;
+		a->nservices++;
+	}
+	sort_array(a->backends, a->nbackends, sizeof(*a->backends),
+		   backend_cmp);
+	sort_array(a->clusters, a->nclusters, sizeof(*a->clusters),
+		   cluster_cmp);
+	sort_array(a->services, a->nservices, sizeof(*a->services),
+		   service_cmp);
+	return 0;
+err:
+	applied_free(a);
+	return err;
+}
+
+static struct backend_entry *backend_find(struct backend_entry *arr, size_t n,
+					  const union weft_addr *addr,
+					  __be16 port)
+{
+	struct backend_entry key = { .addr = *addr, .port = port };
+
+	return find_in(&key, arr, n, sizeof(*arr), backend_cmp);
+}
+
+/* ---- backends -------------------------------------------------------------- */
+
+static int zero_value(int fd, __u32 key, size_t value_size, bool percpu,
+		      const char *what)
+{
+	size_t size = percpu ? (size_t)datapath_ncpus() * ((value_size + 7) & ~7ul)
+			     : value_size;
+	void *zero = calloc(1, size);
+	int err;
+
+	if (!zero)
+		return -ENOMEM;
+	err = map_write(fd, &key, zero, what);
+	free(zero);
+	return err;
+}
+
+/* The backends every cluster of the new state names, deduplicated, with ids. */
 static int desired_backends(const struct lb_state *state, struct applied *cur,
 			    struct id_pool *pool, struct backend_entry **out,
 			    size_t *nout)
@@ -262,22 +309,18 @@ static int desired_backends(const struct lb_state *state, struct applied *cur,
 	size_t n = 0, cap = 0, i, j, w;
 	int err;
 
-	for (i = 0; i < state->nservices; i++) {
-		const struct lb_service *svc = &state->services[i];
+	for (i = 0; i < state->nclusters; i++) {
+		const struct lb_cluster *cl = &state->clusters[i];
 
-		for (j = 0; j < svc->nbackends; j++) {
-			const struct lb_backend *b = &svc->backends[j];
-
-			if (weft_addr_is_v4(&b->addr) !=
-			    weft_addr_is_v4(&svc->vip))
-				continue;
+		for (j = 0; j < cl->nbackends; j++) {
 			err = grow((void **)&arr, &cap, n, sizeof(*arr));
 			if (err)
 				goto err;
 			arr[n++] = (struct backend_entry){
-				.addr = b->addr, .port = htons(b->port),
-				.refs = 1, .wanted = true,
-				.workload = b->workload,
+				.addr = cl->backends[j].addr,
+				.port = htons(cl->backends[j].port),
+				.refs = 1,
+				.workload = cl->backends[j].workload,
 			};
 		}
 	}
@@ -296,12 +339,7 @@ static int desired_backends(const struct lb_state *state, struct applied *cur,
 		struct backend_entry *old = backend_find(
 			cur->backends, cur->nbackends, &arr[i].addr, arr[i].port);
 
-		if (old) {
-			old->wanted = true;
-			arr[i].id = old->id;
-			continue;
-		}
-		arr[i].id = id_pool_take(pool);
+		arr[i].id = old ? old->id : id_pool_take(pool);
 		if (!arr[i].id) {
 			pr_warn("more than %u backends: id space exhausted\n",
 				WEFT_MAX_BACKENDS - 1);
@@ -318,7 +356,7 @@ err:
 }
 
 static int write_backends(const struct datapath_maps *maps,
-			  struct backend_entry *arr, size_t n,
+			  const struct backend_entry *arr, size_t n,
 			  struct apply_result *res)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -331,8 +369,12 @@ static int write_backends(const struct datapath_maps *maps,
 		copy_str(meta.workload, sizeof(meta.workload),
 			 arr[i].workload);
 		if (bpf_map_lookup_elem(maps->backends, &arr[i].id, &old)) {
-			err = map_write(maps->backends, &arr[i].id, &be,
-					"weft_backends");
+			/* a new id starts with no active connections */
+			err = zero_value(maps->backend_active, arr[i].id,
+					 sizeof(__s64), false,
+					 "weft_backend_active");
+			err = err ?: map_write(maps->backends, &arr[i].id, &be,
+					       "weft_backends");
 			if (err)
 				return err;
 			res->backends_added++;
@@ -345,112 +387,287 @@ static int write_backends(const struct datapath_maps *maps,
 	return 0;
 }
 
-static int zero_service_stats(const struct datapath_maps *maps, __u32 id)
-{
-	size_t size = (size_t)datapath_ncpus() *
-		      ((sizeof(struct weft_service_stats) + 7) & ~7ul);
-	void *zero = calloc(1, size);
-	int err;
+/* ---- clusters -------------------------------------------------------------- */
 
-	if (!zero)
-		return -ENOMEM;
-	err = map_write(maps->service_stats, &id, zero, "weft_service_stats");
-	free(zero);
+static __u32 gcd(__u32 a, __u32 b)
+{
+	while (b) {
+		__u32 t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/*
+ * The slots of one cluster: each backend appears weight/g times (g the gcd
+ * of the weights), so a uniform pick over slots honours the weights.  When
+ * that exceeds WEFT_MAX_BACKENDS_PER_SERVICE, weights are dropped (one slot
+ * each) with a warning.  Returns the number of slots.
+ */
+static size_t cluster_slots(const struct lb_cluster *cl,
+			    struct backend_entry *desired, size_t ndesired,
+			    __u32 *slots)
+{
+	__u32 g = 0, total = 0;
+	size_t n = 0, i;
+
+	for (i = 0; i < cl->nbackends; i++)
+		g = gcd(g, cl->backends[i].weight ?: 1);
+	for (i = 0; i < cl->nbackends; i++)
+		total += (cl->backends[i].weight ?: 1) / g;
+	if (total > WEFT_MAX_BACKENDS_PER_SERVICE) {
+		pr_warn("%s: weights need %u slots, more than %u: weights ignored\n",
+			cl->name, total, WEFT_MAX_BACKENDS_PER_SERVICE);
+		g = 0;
+	}
+	for (i = 0; i < cl->nbackends && n < WEFT_MAX_BACKENDS_PER_SERVICE;
+	     i++) {
+		const struct lb_backend *b = &cl->backends[i];
+		struct backend_entry *be = backend_find(desired, ndesired,
+							&b->addr, htons(b->port));
+		__u32 copies = g ? (b->weight ?: 1) / g : 1;
+
+		while (be && copies-- && n < WEFT_MAX_BACKENDS_PER_SERVICE)
+			slots[n++] = be->id;
+	}
+	return n;
+}
+
+static int write_maglev(const struct datapath_maps *maps,
+			const struct lb_cluster *cl,
+			struct backend_entry *desired, size_t ndesired,
+			__u32 table)
+{
+	struct maglev_backend *mb;
+	__u32 *keys = NULL, *ids = NULL;
+	__u32 count = WEFT_MAGLEV_SIZE;
+	size_t n = 0;
+	int err = -ENOMEM;
+
+	mb = calloc(cl->nbackends ?: 1, sizeof(*mb));
+	keys = calloc(WEFT_MAGLEV_SIZE, sizeof(*keys));
+	ids = calloc(WEFT_MAGLEV_SIZE, sizeof(*ids));
+	if (!mb || !keys || !ids)
+		goto out;
+	for (size_t i = 0; i < cl->nbackends; i++) {
+		const struct lb_backend *b = &cl->backends[i];
+		struct backend_entry *be = backend_find(desired, ndesired,
+							&b->addr, htons(b->port));
+
+		if (!be)
+			continue;
+		mb[n++] = (struct maglev_backend){ .id = be->id,
+						   .weight = b->weight ?: 1,
+						   .addr = b->addr,
+						   .port = b->port };
+	}
+	err = maglev_build(mb, n, ids, WEFT_MAGLEV_SIZE);
+	if (err)
+		goto out;
+	for (__u32 i = 0; i < WEFT_MAGLEV_SIZE; i++)
+		keys[i] = table * WEFT_MAGLEV_SIZE + i;
+	/* One syscall for the table; entries change one by one, and every
+	 * value a reader may see is a live backend (see apply.h). */
+	if (bpf_map_update_batch(maps->maglev, keys, ids, &count, NULL)) {
+		err = -errno;
+		pr_warn("%s: writing its Maglev table: %s\n", cl->name,
+			strerror(errno));
+	}
+out:
+	free(mb);
+	free(keys);
+	free(ids);
 	return err;
 }
 
-static int write_service(const struct datapath_maps *maps,
-			 const struct lb_service *svc, struct applied *cur,
-			 struct id_pool *svc_ids, struct backend_entry *desired,
-			 size_t ndesired, __u32 *slots,
-			 struct apply_result *res)
+static int write_clusters(const struct datapath_maps *maps,
+			  const struct lb_state *state, struct applied *cur,
+			  struct backend_entry *desired, size_t ndesired,
+			  __u32 *cluster_id, struct apply_result *res)
 {
-	struct weft_service_value value = { .flags = WEFT_SVC_F_REFUSE_EMPTY };
-	struct service_entry probe = {}, *old;
-	struct weft_service_meta meta = {};
-	__u16 old_count = 0;
-	size_t nslots, s;
+	struct id_pool ids = {}, tables = {};
+	__u32 *slots;
 	int err;
 
-	probe.key.vip = svc->vip;
-	probe.key.port = htons(svc->port);
-	probe.key.proto = svc->proto;
-	old = find_in(&probe, cur->services, cur->nservices,
-		      sizeof(*cur->services), service_cmp);
-	if (old) {
-		old->wanted = true;
-		value.service_id = old->value.service_id;
-		old_count = old->value.count;
-	} else {
-		value.service_id = id_pool_take(svc_ids);
-		if (!value.service_id) {
-			pr_warn("more than %u services: id space exhausted\n",
-				WEFT_MAX_SERVICES - 1);
-			return -ENOSPC;
-		}
-		err = zero_service_stats(maps, value.service_id);
-		if (err)
-			return err;
-		res->services_added++;
-	}
-
-	nslots = service_slots(svc, desired, ndesired, slots);
-	for (s = 0; s < nslots; s++) {
-		struct weft_service_key key = probe.key;
-		struct weft_service_value sv = { .backend_id = slots[s],
-						 .service_id = value.service_id };
-
-		key.slot = (__u16)(s + 1);
-		err = map_write(maps->services, &key, &sv, "weft_services slot");
-		if (err)
-			return err;
-	}
-	value.count = (__u16)nslots;
-	err = map_write(maps->services, &probe.key, &value, "weft_services");
+	slots = calloc(WEFT_MAX_BACKENDS_PER_SERVICE, sizeof(*slots));
+	err = slots ? id_pool_init(&ids, WEFT_MAX_CLUSTERS) : -ENOMEM;
+	err = err ?: id_pool_init(&tables, WEFT_MAGLEV_TABLES + 1);
 	if (err)
-		return err;
-	for (s = nslots + 1; s <= old_count; s++) {
-		struct weft_service_key key = probe.key;
+		goto out;
+	/* Ids and tables of every cluster still in the maps stay taken,
+	 * garbage included: a reader may hold them. */
+	{
+		__u32 key, *prev = NULL;
 
-		key.slot = (__u16)s;
-		map_remove(maps->services, &key);
+		while (bpf_map_get_next_key(maps->clusters, prev, &key) == 0) {
+			struct weft_cluster v;
+
+			prev = &key;
+			id_pool_mark(&ids, key);
+			if (!bpf_map_lookup_elem(maps->clusters, &key, &v) &&
+			    v.policy == WEFT_LB_MAGLEV)
+				id_pool_mark(&tables, v.maglev_table + 1);
+		}
 	}
 
-	copy_str(meta.host, sizeof(meta.host), svc->host);
-	copy_str(meta.ns, sizeof(meta.ns), svc->ns);
-	copy_str(meta.port_name, sizeof(meta.port_name), svc->port_name);
-	meta.vip = svc->vip;
-	meta.port = htons(svc->port);
-	meta.proto = svc->proto;
-	return map_write(maps->service_meta, &value.service_id, &meta,
-			 "weft_service_meta");
+	for (size_t i = 0; i < state->nclusters; i++) {
+		const struct lb_cluster *cl = &state->clusters[i];
+		struct cluster_entry probe = {}, *old;
+		struct weft_cluster value = { .policy = (__u8)cl->policy };
+		struct weft_cluster_meta meta = {};
+		size_t nslots, s;
+
+		copy_str(probe.name, sizeof(probe.name), cl->name);
+		old = find_in(&probe, cur->clusters, cur->nclusters,
+			      sizeof(*cur->clusters), cluster_cmp);
+		if (old) {
+			old->wanted = true;
+			cluster_id[i] = old->id;
+		} else {
+			cluster_id[i] = id_pool_take(&ids);
+			if (!cluster_id[i]) {
+				pr_warn("more than %u clusters: id space exhausted\n",
+					WEFT_MAX_CLUSTERS - 1);
+				err = -ENOSPC;
+				goto out;
+			}
+			res->clusters_added++;
+		}
+
+		nslots = cluster_slots(cl, desired, ndesired, slots);
+		for (s = 0; s < nslots; s++) {
+			struct weft_slot_key key = { .cluster_id = cluster_id[i],
+						     .slot = (__u32)s };
+
+			err = map_write(maps->cluster_slots, &key, &slots[s],
+					"weft_cluster_slots");
+			if (err)
+				goto out;
+		}
+		if (cl->policy == LB_POLICY_MAGLEV && nslots) {
+			if (old && old->value.policy == WEFT_LB_MAGLEV) {
+				value.maglev_table = old->value.maglev_table;
+			} else {
+				__u32 t = id_pool_take(&tables);
+
+				if (!t) {
+					pr_warn("%s: more than %u consistent-hash clusters\n",
+						cl->name, WEFT_MAGLEV_TABLES);
+					err = -ENOSPC;
+					goto out;
+				}
+				value.maglev_table = t - 1;
+			}
+			err = write_maglev(maps, cl, desired, ndesired,
+					   value.maglev_table);
+			if (err)
+				goto out;
+		}
+		value.count = (__u16)nslots;
+		err = map_write(maps->clusters, &cluster_id[i], &value,
+				"weft_clusters");
+		if (err)
+			goto out;
+		copy_str(meta.name, sizeof(meta.name), cl->name);
+		err = map_write(maps->cluster_meta, &cluster_id[i], &meta,
+				"weft_cluster_meta");
+		if (err)
+			goto out;
+	}
+	res->clusters = (__u32)state->nclusters;
+out:
+	id_pool_free(&ids);
+	id_pool_free(&tables);
+	free(slots);
+	return err;
 }
 
-static void remove_service(const struct datapath_maps *maps,
-			   const struct service_entry *svc)
-{
-	struct weft_service_key key = svc->key;
+/* ---- services -------------------------------------------------------------- */
 
-	map_remove(maps->services, &key); /* slot 0 first: lookups stop */
-	for (__u32 s = 1; s <= svc->value.count; s++) {
-		key.slot = (__u16)s;
-		map_remove(maps->services, &key);
+static int write_services(const struct datapath_maps *maps,
+			  const struct lb_state *state, struct applied *cur,
+			  const __u32 *cluster_id, struct apply_result *res)
+{
+	struct id_pool ids = {};
+	int err;
+
+	err = id_pool_init(&ids, WEFT_MAX_SERVICES);
+	if (err)
+		return err;
+	for (size_t i = 0; i < cur->nservices; i++)
+		id_pool_mark(&ids, cur->services[i].value.service_id);
+
+	for (size_t i = 0; i < state->nservices; i++) {
+		const struct lb_service *svc = &state->services[i];
+		struct weft_service_meta meta = {};
+		struct service_entry probe = {}, *old;
+		struct weft_service value = {};
+		__u32 total = 0;
+
+		probe.key.vip = svc->vip;
+		probe.key.port = htons(svc->port);
+		probe.key.proto = svc->proto;
+		old = find_in(&probe, cur->services, cur->nservices,
+			      sizeof(*cur->services), service_cmp);
+		if (old) {
+			old->wanted = true;
+			value.service_id = old->value.service_id;
+		} else {
+			value.service_id = id_pool_take(&ids);
+			if (!value.service_id) {
+				pr_warn("more than %u services: id space exhausted\n",
+					WEFT_MAX_SERVICES - 1);
+				err = -ENOSPC;
+				break;
+			}
+			err = zero_value(maps->service_stats, value.service_id,
+					 sizeof(struct weft_service_stats),
+					 true, "weft_service_stats");
+			if (err)
+				break;
+			res->services_added++;
+		}
+		for (size_t d = 0; d < svc->ndests && d < WEFT_MAX_ROUTE_DESTS;
+		     d++) {
+			total += svc->dests[d].weight;
+			value.dests[d].cluster_id = cluster_id[svc->dests[d].cluster];
+			value.dests[d].weight_end = total;
+			value.ndests++;
+		}
+		value.weight_total = total;
+		/* one element: the whole split changes at once */
+		err = map_write(maps->services, &probe.key, &value,
+				"weft_services");
+		if (err)
+			break;
+
+		copy_str(meta.host, sizeof(meta.host), svc->host);
+		copy_str(meta.ns, sizeof(meta.ns), svc->ns);
+		copy_str(meta.port_name, sizeof(meta.port_name), svc->port_name);
+		meta.vip = svc->vip;
+		meta.port = htons(svc->port);
+		meta.proto = svc->proto;
+		err = map_write(maps->service_meta, &value.service_id, &meta,
+				"weft_service_meta");
+		if (err)
+			break;
 	}
-	map_remove(maps->service_meta, &svc->value.service_id);
+	id_pool_free(&ids);
+	return err;
 }
 
 static int write_agent_state(const struct datapath_maps *maps,
 			     const char *node_name, struct apply_result *res)
 {
 	struct weft_agent_state st = {};
-	struct timespec now;
 	__u32 zero = 0;
 
 	if (bpf_map_lookup_elem(maps->agent_state, &zero, &st))
 		memset(&st, 0, sizeof(st));
-	clock_gettime(CLOCK_REALTIME, &now);
 	st.generation++;
-	st.applied_ns = (__u64)now.tv_sec * 1000000000ull + (__u64)now.tv_nsec;
+	st.applied_ns = now_ns();
 	st.abi_version = WEFT_ABI_VERSION;
 	st.services = res->services;
 	st.backends = res->backends;
@@ -463,60 +680,45 @@ int apply_state(const struct datapath_maps *maps, const struct lb_state *state,
 		const char *node_name, struct apply_result *res)
 {
 	struct backend_entry *desired = NULL;
-	struct id_pool *pool = NULL;
+	struct id_pool backend_ids = {};
 	struct applied cur = {};
-	__u32 *slots = NULL;
+	__u32 *cluster_id = NULL;
 	size_t ndesired = 0, i;
-	int err;
+	int err, gc;
 
 	memset(res, 0, sizeof(*res));
-	pool = malloc(sizeof(*pool));
-	slots = calloc(WEFT_MAX_BACKENDS_PER_SERVICE, sizeof(*slots));
-	if (!pool || !slots) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = applied_read(maps, &cur);
+	gc = apply_collect_garbage(maps);
+	if (gc > 0)
+		res->garbage_collected = (__u32)gc;
+
+	cluster_id = calloc(state->nclusters ?: 1, sizeof(*cluster_id));
+	err = cluster_id ? applied_read(maps, &cur) : -ENOMEM;
+	err = err ?: id_pool_init(&backend_ids, WEFT_MAX_BACKENDS);
 	if (err)
 		goto out;
 
 	/* 1. backends, before anything names them */
-	id_pool_init(pool, WEFT_MAX_BACKENDS);
 	for (i = 0; i < cur.nbackends; i++)
-		id_pool_mark(pool, cur.backends[i].id);
-	err = desired_backends(state, &cur, pool, &desired, &ndesired);
-	if (err)
-		goto out;
-	err = write_backends(maps, desired, ndesired, res);
+		id_pool_mark(&backend_ids, cur.backends[i].id);
+	err = desired_backends(state, &cur, &backend_ids, &desired, &ndesired);
+	err = err ?: write_backends(maps, desired, ndesired, res);
+	/* 2. clusters: slots and tables, then the entry publishing them */
+	err = err ?: write_clusters(maps, state, &cur, desired, ndesired,
+				    cluster_id, res);
+	/* 3. routes, each in one element */
+	err = err ?: write_services(maps, state, &cur, cluster_id, res);
 	if (err)
 		goto out;
 
-	/* 2. services: slots, then slot 0, then trim */
-	id_pool_init(pool, WEFT_MAX_SERVICES);
-	for (i = 0; i < cur.nservices; i++)
-		id_pool_mark(pool, cur.services[i].value.service_id);
-	for (i = 0; i < state->nservices; i++) {
-		err = write_service(maps, &state->services[i], &cur, pool,
-				    desired, ndesired, slots, res);
-		if (err)
-			goto out;
-	}
-
-	/* 3. services that are gone */
+	/* 4. services that are gone stop translating now; what they named
+	 *    becomes garbage for a later pass */
 	for (i = 0; i < cur.nservices; i++) {
 		if (cur.services[i].wanted)
 			continue;
-		remove_service(maps, &cur.services[i]);
+		map_remove(maps->services, &cur.services[i].key);
+		map_remove(maps->service_meta,
+			   &cur.services[i].value.service_id);
 		res->services_removed++;
-	}
-
-	/* 4. backends nobody names */
-	for (i = 0; i < cur.nbackends; i++) {
-		if (cur.backends[i].wanted)
-			continue;
-		map_remove(maps->backends, &cur.backends[i].id);
-		map_remove(maps->backend_meta, &cur.backends[i].id);
-		res->backends_removed++;
 	}
 
 	res->services = (__u32)state->nservices;
@@ -524,8 +726,142 @@ int apply_state(const struct datapath_maps *maps, const struct lb_state *state,
 	err = write_agent_state(maps, node_name, res);
 out:
 	applied_free(&cur);
+	id_pool_free(&backend_ids);
 	free(desired);
-	free(slots);
-	free(pool);
+	free(cluster_id);
 	return err;
+}
+
+/* ---- garbage collection ---------------------------------------------------- */
+
+struct u32_set {
+	__u32 *v;
+	size_t n, cap;
+};
+
+static int u32_set_add(struct u32_set *s, __u32 v)
+{
+	int err = grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v));
+
+	if (!err)
+		s->v[s->n++] = v;
+	return err;
+}
+
+static void u32_set_seal(struct u32_set *s)
+{
+	sort_array(s->v, s->n, sizeof(*s->v), cmp_u32);
+}
+
+int apply_collect_garbage(const struct datapath_maps *maps)
+{
+	struct u32_set live_clusters = {}, live_backends = {}, dead = {};
+	struct weft_slot_key skey, *sprev = NULL, *dead_slots = NULL;
+	size_t ndead_slots = 0, dead_slots_cap = 0;
+	struct weft_service_key key, *kprev = NULL;
+	struct weft_agent_state st = {};
+	__u32 id, *prev = NULL, zero = 0;
+	int err = 0, deleted = 0;
+
+	if (!bpf_map_lookup_elem(maps->agent_state, &zero, &st) &&
+	    now_ns() - st.applied_ns < APPLY_GRACE_NS)
+		return -EAGAIN;
+
+	/* clusters some route names */
+	while (bpf_map_get_next_key(maps->services, kprev, &key) == 0) {
+		struct weft_service svc;
+
+		kprev = &key;
+		if (bpf_map_lookup_elem(maps->services, &key, &svc))
+			continue;
+		for (__u16 d = 0; d < svc.ndests && d < WEFT_MAX_ROUTE_DESTS;
+		     d++)
+			err = err ?: u32_set_add(&live_clusters,
+						 svc.dests[d].cluster_id);
+	}
+	u32_set_seal(&live_clusters);
+
+	/* clusters nobody names: entry, meta (slots below) */
+	while (!err && bpf_map_get_next_key(maps->clusters, prev, &id) == 0) {
+		struct weft_cluster cl;
+
+		prev = &id;
+		if (u32_in(id, live_clusters.v, live_clusters.n)) {
+			/* a live Maglev table keeps its backends */
+			if (!bpf_map_lookup_elem(maps->clusters, &id, &cl) &&
+			    cl.policy == WEFT_LB_MAGLEV && cl.count) {
+				for (__u32 i = 0; i < WEFT_MAGLEV_SIZE && !err;
+				     i++) {
+					__u32 idx = cl.maglev_table *
+						    WEFT_MAGLEV_SIZE + i, b;
+
+					if (!bpf_map_lookup_elem(maps->maglev,
+								 &idx, &b))
+						err = u32_set_add(&live_backends,
+								  b);
+				}
+			}
+			continue;
+		}
+		err = u32_set_add(&dead, id);
+	}
+	for (size_t i = 0; i < dead.n; i++) {
+		map_remove(maps->clusters, &dead.v[i]);
+		map_remove(maps->cluster_meta, &dead.v[i]);
+		deleted++;
+	}
+
+	/* slots of dead clusters, and slots above a live cluster's count */
+	while (!err &&
+	       bpf_map_get_next_key(maps->cluster_slots, sprev, &skey) == 0) {
+		struct weft_cluster cl;
+		__u32 backend;
+
+		sprev = &skey;
+		if (!bpf_map_lookup_elem(maps->clusters, &skey.cluster_id,
+					 &cl) &&
+		    skey.slot < cl.count &&
+		    u32_in(skey.cluster_id, live_clusters.v, live_clusters.n)) {
+			if (!bpf_map_lookup_elem(maps->cluster_slots, &skey,
+						 &backend))
+				err = u32_set_add(&live_backends, backend);
+			continue;
+		}
+		err = grow((void **)&dead_slots, &dead_slots_cap, ndead_slots,
+			   sizeof(*dead_slots));
+		if (!err)
+			dead_slots[ndead_slots++] = skey;
+	}
+	/* deleted after the walk: deleting the current key restarts it */
+	for (size_t i = 0; i < ndead_slots; i++) {
+		map_remove(maps->cluster_slots, &dead_slots[i]);
+		deleted++;
+	}
+	free(dead_slots);
+	u32_set_seal(&live_backends);
+
+	/* backends nothing names */
+	dead.n = 0;
+	prev = NULL;
+	while (!err && bpf_map_get_next_key(maps->backends, prev, &id) == 0) {
+		prev = &id;
+		if (!u32_in(id, live_backends.v, live_backends.n))
+			err = u32_set_add(&dead, id);
+	}
+	for (size_t i = 0; !err && i < dead.n; i++) {
+		map_remove(maps->backends, &dead.v[i]);
+		map_remove(maps->backend_meta, &dead.v[i]);
+		deleted++;
+	}
+
+	free(live_clusters.v);
+	free(live_backends.v);
+	free(dead.v);
+	if (err) {
+		pr_warn("garbage collection: %s\n", strerror(-err));
+		return err;
+	}
+	if (deleted)
+		pr_debug("garbage collection: %d elements deleted\n", deleted);
+	return deleted;
 }

@@ -5,14 +5,22 @@
  * a restarted agent picks up exactly where the last one stopped.
  *
  * Ordering contract, so that a connect() running concurrently never sees a
- * half-written service:
- *   1. new backends are written before any slot names them;
- *   2. a service's slots 1..n are written before slot 0 publishes count n,
- *      and slots above n are deleted only after it;
- *   3. removed services lose slot 0 first, then their slots;
- *   4. backends no service names any more are deleted last.
- * Each map element update is atomic on its own; a reader sees the old or the
- * new service, never a count pointing past the slots present.
+ * half-written service or a dangling id (the chain is described in
+ * include/weft/abi.h):
+ *   1. new backends are written before any slot or Maglev entry names them;
+ *   2. a cluster's slots 0..n-1 (and its Maglev table) are written before
+ *      the cluster entry that publishes count n;
+ *   3. a route (service entry) is one element, written after every cluster
+ *      it names: readers see the old split or the new one, whole;
+ *   4. nothing a reader may still hold is deleted in the same apply:
+ *      clusters no route names, slots above a cluster's count and backends
+ *      nothing names are garbage, collected by apply_collect_garbage() once
+ *      APPLY_GRACE_NS have passed since the apply that orphaned them.  A
+ *      datapath program runs for microseconds, so a reader that picked an
+ *      old id always finds it.
+ * Ids (service, cluster, backend) are kept for the same key across applies
+ * (service: vip/port/proto; cluster: its name; backend: address/port), so
+ * counters keep counting and connections keep their meaning.
  */
 #ifndef WEFT_AGENT_APPLY_H
 #define WEFT_AGENT_APPLY_H
@@ -22,21 +30,34 @@
 #include "datapath.h"
 #include "lb.h"
 
+#define APPLY_GRACE_NS 200000000ull /* 200 ms */
+
 struct apply_result {
 	uint64_t generation; /* the generation now in force */
 	uint32_t services;   /* (vip, port, proto) entries installed */
+	uint32_t clusters;
 	uint32_t backends;
 	uint32_t services_added, services_removed;
-	uint32_t backends_added, backends_removed;
+	uint32_t clusters_added;
+	uint32_t backends_added;
+	uint32_t garbage_collected; /* elements deleted by the GC pass */
 };
 
 /*
- * Make the maps hold exactly `state`.  Returns 0, or a negative errno (a map
- * full, an id space exhausted) after logging; on error the maps may hold a
- * mix of old and new services, each one whole (see the ordering contract),
- * and the next successful apply converges.
+ * Make the maps route exactly as `state` says.  Collects garbage first when
+ * the previous apply is older than the grace period.  Returns 0, or a
+ * negative errno (a map full, an id space exhausted) after logging; on error
+ * the maps hold a mix of old and new services, each one whole, and the next
+ * successful apply converges.
  */
 int apply_state(const struct datapath_maps *maps, const struct lb_state *state,
 		const char *node_name, struct apply_result *result);
+
+/*
+ * Delete what no route reaches any more (see the contract above).  Only
+ * safe when the last apply is at least APPLY_GRACE_NS old; returns -EAGAIN
+ * without touching anything otherwise, else the number of elements deleted.
+ */
+int apply_collect_garbage(const struct datapath_maps *maps);
 
 #endif /* WEFT_AGENT_APPLY_H */

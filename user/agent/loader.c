@@ -15,10 +15,17 @@
 
 #include "log.h"
 #include "sock_lb.skel.h"
+#include "sockops.skel.h"
 #include "sysfs.h"
 
+/*
+ * The BPF objects of the datapath, loaded in this order.  They declare the
+ * same maps (bpf/lib/maps.h); the first one creates and pins them, the
+ * later ones reuse the pins, so every program sees one set.
+ */
 struct loader {
-	struct sock_lb *skel;
+	struct sock_lb *lb;     /* cgroup sock_addr + sock_release */
+	struct sockops *ops;    /* cgroup sockops */
 	struct datapath_maps maps;
 	struct loader_features features;
 	int cgroup_fd;
@@ -134,28 +141,35 @@ static int loader_attach(struct loader *l, const char *cgroup_path,
 		pr_warn("%s: %s\n", path, strerror(-err));
 		return err;
 	}
-	bpf_object__for_each_program(prog, l->skel->obj) {
-		err = loader_attach_one(l, prog, pin_dir, st.st_ino);
-		if (err) {
-			pr_warn("attaching to cgroup %s failed\n", cgroup_path);
-			return err;
+	struct bpf_object *objs[] = { l->lb->obj, l->ops->obj };
+
+	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+		bpf_object__for_each_program(prog, objs[i]) {
+			err = loader_attach_one(l, prog, pin_dir, st.st_ino);
+			if (err) {
+				pr_warn("attaching to cgroup %s failed\n",
+					cgroup_path);
+				return err;
+			}
 		}
 	}
 	return 0;
 }
 
-static void loader_take_maps(struct loader *l)
+static int loader_take_maps(struct loader *l)
 {
-	struct sock_lb *s = l->skel;
+	int *fds = (int *)&l->maps;
 
-	l->maps.services = bpf_map__fd(s->maps.weft_services);
-	l->maps.backends = bpf_map__fd(s->maps.weft_backends);
-	l->maps.sock_revnat = bpf_map__fd(s->maps.weft_sock_revnat);
-	l->maps.service_stats = bpf_map__fd(s->maps.weft_service_stats);
-	l->maps.counters = bpf_map__fd(s->maps.weft_counters);
-	l->maps.service_meta = bpf_map__fd(s->maps.weft_service_meta);
-	l->maps.backend_meta = bpf_map__fd(s->maps.weft_backend_meta);
-	l->maps.agent_state = bpf_map__fd(s->maps.weft_agent_state);
+	for (size_t i = 0; datapath_map_names[i]; i++) {
+		fds[i] = bpf_object__find_map_fd_by_name(l->lb->obj,
+							 datapath_map_names[i]);
+		if (fds[i] < 0) {
+			pr_warn("BPF object has no map %s\n",
+				datapath_map_names[i]);
+			return -ENOENT;
+		}
+	}
+	return 0;
 }
 
 int loader_install(const char *cgroup_path, const char *pin_dir,
@@ -192,32 +206,35 @@ int loader_install(const char *cgroup_path, const char *pin_dir,
 	}
 
 	loader_probe(&l->features);
-	l->skel = sock_lb__open();
-	if (!l->skel) {
-		err = -errno;
-		pr_warn("opening BPF object: %s\n", strerror(-err));
-		goto err_close;
+	l->lb = sock_lb__open();
+	l->ops = sockops__open();
+	if (!l->lb || !l->ops) {
+		err = -errno ?: -ENOMEM;
+		pr_warn("opening BPF objects: %s\n", strerror(-err));
+		goto err_destroy;
 	}
-	l->skel->rodata->have_set_retval = l->features.set_retval;
-	err = loader_set_pins(l->skel->obj, pin_dir);
+	l->lb->rodata->have_set_retval = l->features.set_retval;
+	err = loader_set_pins(l->lb->obj, pin_dir);
+	err = err ?: loader_set_pins(l->ops->obj, pin_dir);
 	if (err)
 		goto err_destroy;
-	err = sock_lb__load(l->skel);
+	err = sock_lb__load(l->lb);
+	err = err ?: sockops__load(l->ops);
 	if (err) {
 		pr_warn("loading BPF programs: %s (a map pinned under %s with another layout? see docs/operations.md)\n",
 			strerror(-err), maps_dir);
 		goto err_destroy;
 	}
-	err = loader_attach(l, cgroup_path, pin_dir);
+	err = loader_take_maps(l);
+	err = err ?: loader_attach(l, cgroup_path, pin_dir);
 	if (err)
 		goto err_destroy;
-	loader_take_maps(l);
 	*out = l;
 	return 0;
 
 err_destroy:
-	sock_lb__destroy(l->skel);
-err_close:
+	sockops__destroy(l->ops);
+	sock_lb__destroy(l->lb);
 	close(l->cgroup_fd);
 err_free:
 	free(l);
@@ -238,7 +255,9 @@ void loader_free(struct loader *l)
 {
 	if (!l)
 		return;
-	sock_lb__destroy(l->skel); /* pinned maps and links survive */
+	/* pinned maps and links survive */
+	sockops__destroy(l->ops);
+	sock_lb__destroy(l->lb);
 	if (l->cgroup_fd >= 0)
 		close(l->cgroup_fd);
 	free(l);

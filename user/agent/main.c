@@ -111,10 +111,10 @@ static int agent_write(struct agent *a, const struct lb_state *state)
 		pr_warn("applying the config failed: %s\n", strerror(-err));
 		return err;
 	}
-	pr_info("ready: generation %llu, %u services, %u backends (services +%u -%u, backends +%u -%u)\n",
-		(unsigned long long)res.generation, res.services, res.backends,
-		res.services_added, res.services_removed, res.backends_added,
-		res.backends_removed);
+	pr_info("ready: generation %llu, %u services, %u clusters, %u backends (services +%u -%u, clusters +%u, backends +%u, %u garbage collected)\n",
+		(unsigned long long)res.generation, res.services, res.clusters,
+		res.backends, res.services_added, res.services_removed,
+		res.clusters_added, res.backends_added, res.garbage_collected);
 	return 0;
 }
 
@@ -171,6 +171,8 @@ static int agent_signals(sigset_t *set)
  * reload waits until the directory has been quiet for RELOAD_QUIET_MS.
  */
 #define RELOAD_QUIET_MS 50
+/* Garbage of an apply is collected once its grace period is over. */
+#define GC_DELAY_MS (APPLY_GRACE_NS / 1000000 + 50)
 
 static int agent_watch(const char *dir)
 {
@@ -214,7 +216,7 @@ static void agent_reload(struct agent *a, const char *why)
 static int agent_run(struct agent *a)
 {
 	struct pollfd pfd[3];
-	bool pending = false;
+	bool pending = false, gc_due = true;
 	sigset_t set;
 	int sfd, wfd, err = 0;
 
@@ -242,7 +244,8 @@ static int agent_run(struct agent *a)
 		struct signalfd_siginfo si;
 		int n;
 
-		n = poll(pfd, 3, pending ? RELOAD_QUIET_MS : -1);
+		n = poll(pfd, 3,
+			 pending ? RELOAD_QUIET_MS : gc_due ? (int)GC_DELAY_MS : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -252,6 +255,12 @@ static int agent_run(struct agent *a)
 		if (n == 0 && pending) {
 			pending = false;
 			agent_reload(a, "config dir changed");
+			gc_due = true;
+			continue;
+		}
+		if (n == 0 && gc_due) {
+			gc_due = apply_collect_garbage(loader_maps(a->loader)) ==
+				 -EAGAIN;
 			continue;
 		}
 		if (pfd[2].revents & POLLIN)
@@ -265,6 +274,7 @@ static int agent_run(struct agent *a)
 		if (si.ssi_signo == SIGHUP) {
 			pending = false;
 			agent_reload(a, "SIGHUP");
+			gc_due = true;
 			continue;
 		}
 		pr_info("signal %u: exiting; the datapath stays installed (weftd --uninstall removes it)\n",

@@ -37,32 +37,34 @@ static int map_open(const char *pin_dir, const char *name, int *fd)
 	return *fd < 0 ? -errno : 0;
 }
 
+const char *const datapath_map_names[] = {
+	"weft_services",      "weft_clusters",       "weft_cluster_slots",
+	"weft_backends",      "weft_maglev",         "weft_rr_state",
+	"weft_backend_active", "weft_sock_revnat",   "weft_service_stats",
+	"weft_tcp_stats",     "weft_counters",       "weft_service_meta",
+	"weft_cluster_meta",  "weft_backend_meta",   "weft_agent_state",
+	NULL,
+};
+
+_Static_assert(sizeof(struct datapath_maps) ==
+		       (sizeof(datapath_map_names) / sizeof(char *) - 1) *
+			       sizeof(int),
+	       "datapath_map_names must list every datapath_maps member");
+
 int datapath_maps_open(const char *pin_dir, struct datapath_maps *maps)
 {
-	const struct {
-		const char *name;
-		int *fd;
-	} table[] = {
-		{ "weft_services", &maps->services },
-		{ "weft_backends", &maps->backends },
-		{ "weft_sock_revnat", &maps->sock_revnat },
-		{ "weft_service_stats", &maps->service_stats },
-		{ "weft_counters", &maps->counters },
-		{ "weft_service_meta", &maps->service_meta },
-		{ "weft_backend_meta", &maps->backend_meta },
-		{ "weft_agent_state", &maps->agent_state },
-	};
-	size_t i;
+	int *fds = (int *)maps;
+	size_t i, n = sizeof(*maps) / sizeof(int);
 	int err;
 
-	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		*table[i].fd = -1;
-	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		err = map_open(pin_dir, table[i].name, table[i].fd);
+	for (i = 0; i < n; i++)
+		fds[i] = -1;
+	for (i = 0; i < n; i++) {
+		err = map_open(pin_dir, datapath_map_names[i], &fds[i]);
 		if (err) {
 			if (err != -ENOENT)
 				pr_warn("%s/%s/%s: %s\n", pin_dir,
-					WEFT_PIN_MAPS_DIR, table[i].name,
+					WEFT_PIN_MAPS_DIR, datapath_map_names[i],
 					strerror(-err));
 			datapath_maps_close(maps);
 			return err;
@@ -149,6 +151,8 @@ const char *weft_counter_name(unsigned int counter)
 		[WEFT_CNT_LB_NO_BACKEND] = "lb_no_backend",
 		[WEFT_CNT_LB_SLOT_MISSING] = "lb_slot_missing",
 		[WEFT_CNT_LB_BACKEND_MISSING] = "lb_backend_missing",
+		[WEFT_CNT_LB_CLUSTER_MISSING] = "lb_cluster_missing",
+		[WEFT_CNT_LB_PASSTHROUGH] = "lb_passthrough",
 		[WEFT_CNT_REVNAT_HIT] = "revnat_hit",
 		[WEFT_CNT_REVNAT_UPDATE_FAIL] = "revnat_update_fail",
 	};

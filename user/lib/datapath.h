@@ -17,17 +17,27 @@
 
 #include <weft/abi.h>
 
-/* Pinned map fds; -1 where a map is absent. */
+/* Pinned map fds; -1 where a map is absent.  Order: datapath_map_names. */
 struct datapath_maps {
-	int services;      /* weft_services */
-	int backends;      /* weft_backends */
-	int sock_revnat;   /* weft_sock_revnat */
-	int service_stats; /* weft_service_stats (per-CPU) */
-	int counters;      /* weft_counters (per-CPU) */
-	int service_meta;  /* weft_service_meta */
-	int backend_meta;  /* weft_backend_meta */
-	int agent_state;   /* weft_agent_state */
+	int services;       /* weft_services: routes */
+	int clusters;       /* weft_clusters */
+	int cluster_slots;  /* weft_cluster_slots */
+	int backends;       /* weft_backends */
+	int maglev;         /* weft_maglev */
+	int rr_state;       /* weft_rr_state (per-CPU) */
+	int backend_active; /* weft_backend_active */
+	int sock_revnat;    /* weft_sock_revnat */
+	int service_stats;  /* weft_service_stats (per-CPU) */
+	int tcp_stats;      /* weft_tcp_stats (LRU per-CPU) */
+	int counters;       /* weft_counters (per-CPU) */
+	int service_meta;   /* weft_service_meta */
+	int cluster_meta;   /* weft_cluster_meta */
+	int backend_meta;   /* weft_backend_meta */
+	int agent_state;    /* weft_agent_state */
 };
+
+/* Map names in struct datapath_maps order; NULL-terminated. */
+extern const char *const datapath_map_names[];
 
 /*
  * Open every pinned map under pin_dir.  Returns 0, or -ENOENT when no

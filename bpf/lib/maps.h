@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every map weft shares between its BPF objects.  Each object that
+ * includes this header declares the same maps; the agent pins them under
+ * <pinDir>/maps/ and libbpf makes later objects reuse the pinned ones, so
+ * all programs of a node see one set.  Layouts: include/weft/abi.h.
+ */
+#ifndef WEFT_BPF_MAPS_H
+#define WEFT_BPF_MAPS_H
+
+#include "common.h"
+
+/* --- load balancing: route -> cluster -> slot -> backend ----------------- */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_SERVICES);
+	__type(key, struct weft_service_key);
+	__type(value, struct weft_service);
+} weft_services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_CLUSTERS);
+	__type(key, __u32);
+	__type(value, struct weft_cluster);
+} weft_clusters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_CLUSTER_SLOTS);
+	__type(key, struct weft_slot_key);
+	__type(value, __u32); /* backend id */
+} weft_cluster_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct weft_backend);
+} weft_backends SEC(".maps");
+
+/* Maglev lookup tables, WEFT_MAGLEV_SIZE backend ids per table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WEFT_MAGLEV_TABLES * WEFT_MAGLEV_SIZE);
+	__type(key, __u32);
+	__type(value, __u32);
+} weft_maglev SEC(".maps");
+
+/* ROUND_ROBIN position per cluster, per CPU (as Envoy's is per worker). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WEFT_MAX_CLUSTERS);
+	__type(key, __u32);
+	__type(value, __u32);
+} weft_rr_state SEC(".maps");
+
+/* LEAST_REQUEST: connections open to each backend (signed: see apply.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WEFT_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, __s64);
+} weft_backend_active SEC(".maps");
+
+/* --- per socket ---------------------------------------------------------- */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WEFT_MAX_SOCK_REVNAT);
+	__type(key, struct weft_revnat_key);
+	__type(value, struct weft_revnat_value);
+} weft_sock_revnat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct weft_sock_state);
+} weft_sock_state SEC(".maps");
+
+/* --- telemetry ----------------------------------------------------------- */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WEFT_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct weft_service_stats);
+} weft_service_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, WEFT_MAX_TCP_STATS);
+	__type(key, struct weft_tcp_stats_key);
+	__type(value, struct weft_tcp_stats);
+} weft_tcp_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WEFT_CNT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} weft_counters SEC(".maps");
+
+/* --- userspace-only metadata, pinned with BTF for the CLI and bpftool --- */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WEFT_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct weft_service_meta);
+} weft_service_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WEFT_MAX_CLUSTERS);
+	__type(key, __u32);
+	__type(value, struct weft_cluster_meta);
+} weft_cluster_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WEFT_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct weft_backend_meta);
+} weft_backend_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct weft_agent_state);
+} weft_agent_state SEC(".maps");
+
+#endif /* WEFT_BPF_MAPS_H */

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * sockops: TCP connection lifetime of sockets that weft translated.
+ *
+ * connect() left the socket's service and backend in weft_sock_state; here
+ * the connection is counted as opened once the handshake completes and as
+ * closed, with its byte counts, when it reaches TCP_CLOSE.  These are the
+ * istio_tcp_* metrics with reporter="source".
+ */
+#include "lib/common.h"
+#include "lib/maps.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/*
+ * ctx fields are read with volatile loads: left to itself clang turns the
+ * family branch into a select between &local_ip4 and &local_ip6[3] and one
+ * load through the chosen pointer, which the verifier rejects (a ctx
+ * pointer may not be offset).
+ */
+#define CTX_READ(field) (*(volatile __u32 *)&(field))
+static __always_inline void tcp_stats_key(struct bpf_sock_ops *skops,
+					  const struct weft_sock_state *st,
+					  struct weft_tcp_stats_key *key)
+{
+	__u32 family = CTX_READ(skops->family);
+	__u32 ip4 = CTX_READ(skops->local_ip4);
+	__u32 ip6_0 = CTX_READ(skops->local_ip6[0]);
+	__u32 ip6_1 = CTX_READ(skops->local_ip6[1]);
+	__u32 ip6_2 = CTX_READ(skops->local_ip6[2]);
+	__u32 ip6_3 = CTX_READ(skops->local_ip6[3]);
+
+	key->service_id = st->service_id;
+	key->backend_id = st->backend_id;
+	if (family == AF_INET) {
+		key->source.w[0] = 0;
+		key->source.w[1] = 0;
+		key->source.w[2] = bpf_htonl(0x0000ffff);
+		key->source.w[3] = ip4;
+	} else {
+		key->source.w[0] = ip6_0;
+		key->source.w[1] = ip6_1;
+		key->source.w[2] = ip6_2;
+		key->source.w[3] = ip6_3;
+	}
+}
+
+static __always_inline struct weft_tcp_stats *
+tcp_stats_get(const struct weft_tcp_stats_key *key)
+{
+	struct weft_tcp_stats zero = {}, *stats;
+
+	stats = bpf_map_lookup_elem(&weft_tcp_stats, key);
+	if (stats)
+		return stats;
+	bpf_map_update_elem(&weft_tcp_stats, key, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&weft_tcp_stats, key);
+}
+
+SEC("sockops")
+int weft_sockops(struct bpf_sock_ops *skops)
+{
+	struct weft_tcp_stats_key key = {};
+	struct weft_tcp_stats *stats;
+	struct weft_sock_state *st;
+	struct bpf_sock *sk;
+
+	switch (skops->op) {
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_STATE_CB:
+		break;
+	default:
+		return 1;
+	}
+	sk = skops->sk;
+	if (!sk)
+		return 1;
+	st = bpf_sk_storage_get(&weft_sock_state, sk, 0, 0);
+	if (!st)
+		return 1; /* not a service connection */
+	tcp_stats_key(skops, st, &key);
+
+	if (skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB) {
+		stats = tcp_stats_get(&key);
+		if (stats)
+			stats->opened += 1;
+		st->flags |= WEFT_SOCK_F_OPENED;
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
+							 BPF_SOCK_OPS_STATE_CB_FLAG);
+		return 1;
+	}
+	/* STATE_CB: args[0] old state, args[1] new state */
+	if (skops->args[1] != BPF_TCP_CLOSE || !(st->flags & WEFT_SOCK_F_OPENED))
+		return 1;
+	st->flags &= ~WEFT_SOCK_F_OPENED;
+	stats = tcp_stats_get(&key);
+	if (stats) {
+		stats->closed += 1;
+		stats->sent_bytes += skops->bytes_acked;
+		stats->received_bytes += skops->bytes_received;
+	}
+	return 1;
+}
