@@ -57,6 +57,49 @@ tcp_stats_get(const struct weft_tcp_stats_key *key)
 	return bpf_map_lookup_elem(&weft_tcp_stats, key);
 }
 
+/*
+ * The kernel's byte counters follow sequence numbers, so they include the
+ * SYN and the FINs; istio_tcp_*_bytes count payload.  The state changes
+ * tell which FINs were exchanged: ours is acknowledged on the way to
+ * FIN_WAIT2 or out of LAST_ACK/CLOSING, the peer's arrives on the way to
+ * CLOSE_WAIT or CLOSING, or out of FIN_WAIT2 (the normal TIME_WAIT path).
+ */
+static __always_inline int sockops_state_change(struct bpf_sock_ops *skops,
+						struct weft_sock_state *st,
+						const struct weft_tcp_stats_key *key,
+						__u32 old, __u32 new)
+{
+	struct weft_tcp_stats *stats;
+	__u64 sent, received;
+
+	if (new == BPF_TCP_FIN_WAIT2)
+		st->flags |= WEFT_SOCK_F_FIN_ACKED;
+	if (new == BPF_TCP_CLOSE_WAIT || new == BPF_TCP_CLOSING)
+		st->flags |= WEFT_SOCK_F_PEER_FIN;
+	if (new != BPF_TCP_CLOSE || !(st->flags & WEFT_SOCK_F_OPENED))
+		return 1;
+	if (old == BPF_TCP_LAST_ACK || old == BPF_TCP_CLOSING)
+		st->flags |= WEFT_SOCK_F_FIN_ACKED;
+	if (old == BPF_TCP_FIN_WAIT2)
+		st->flags |= WEFT_SOCK_F_PEER_FIN;
+	st->flags &= ~WEFT_SOCK_F_OPENED;
+
+	sent = skops->bytes_acked;
+	received = skops->bytes_received;
+	sent -= sent ? 1 : 0; /* the SYN */
+	if ((st->flags & WEFT_SOCK_F_FIN_ACKED) && sent)
+		sent -= 1;
+	if ((st->flags & WEFT_SOCK_F_PEER_FIN) && received)
+		received -= 1;
+	stats = tcp_stats_get(key);
+	if (stats) {
+		stats->closed += 1;
+		stats->sent_bytes += sent;
+		stats->received_bytes += received;
+	}
+	return 1;
+}
+
 SEC("sockops")
 int weft_sockops(struct bpf_sock_ops *skops)
 {
@@ -90,14 +133,6 @@ int weft_sockops(struct bpf_sock_ops *skops)
 		return 1;
 	}
 	/* STATE_CB: args[0] old state, args[1] new state */
-	if (skops->args[1] != BPF_TCP_CLOSE || !(st->flags & WEFT_SOCK_F_OPENED))
-		return 1;
-	st->flags &= ~WEFT_SOCK_F_OPENED;
-	stats = tcp_stats_get(&key);
-	if (stats) {
-		stats->closed += 1;
-		stats->sent_bytes += skops->bytes_acked;
-		stats->received_bytes += skops->bytes_received;
-	}
-	return 1;
+	return sockops_state_change(skops, st, &key, skops->args[0],
+				    skops->args[1]);
 }

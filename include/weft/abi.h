@@ -157,6 +157,8 @@ struct weft_sock_state {
 enum weft_sock_flags {
 	WEFT_SOCK_F_ACTIVE = 1 << 0, /* counted in weft_backend_active */
 	WEFT_SOCK_F_OPENED = 1 << 1, /* counted as opened in weft_tcp_stats */
+	WEFT_SOCK_F_FIN_ACKED = 1 << 2, /* our FIN was acknowledged */
+	WEFT_SOCK_F_PEER_FIN = 1 << 3,  /* the peer's FIN arrived */
 };
 
 /*
@@ -173,8 +175,8 @@ struct weft_tcp_stats_key {
 struct weft_tcp_stats {
 	__u64 opened;
 	__u64 closed;
-	__u64 sent_bytes;     /* bytes_acked by the backend */
-	__u64 received_bytes; /* bytes_received from the backend */
+	__u64 sent_bytes;     /* payload acknowledged by the backend */
+	__u64 received_bytes; /* payload received from the backend */
 };
 
 /*

@@ -279,6 +279,31 @@ static int accepted_by(const int *lfd, int n)
 	return -1;
 }
 
+/* Accept one pending connection on lfd and keep it in *fd; 0 or -1. */
+static int accepted_by_keep(int lfd, int *fd)
+{
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+
+	if (poll(&pfd, 1, 1000) != 1)
+		return -1;
+	*fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	return *fd >= 0 ? 0 : -1;
+}
+
+static ssize_t recv_all(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = recv(fd, buf + got, len - got, 0);
+
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 static bool peer_is(int fd, const char *ip, uint16_t port)
 {
 	struct sockaddr_storage ss;
@@ -678,5 +703,403 @@ WEFT_KERNEL_TEST(sock_lb_reinstall_adopts_pins)
 out:
 	if (lfd >= 0)
 		close(lfd);
+	env_teardown(&env);
+}
+
+/* ---- traffic management ---------------------------------------------------- */
+
+/* Hold connections open: fds[i] for each, listener index in who[i]. */
+static bool hold(const char *vip, const int *lfd, int nl, int n, int *fds,
+		 int *who, int *accepted)
+{
+	for (int i = 0; i < n; i++) {
+		struct pollfd pfd[MAX_LISTENERS];
+		int got = -1;
+
+		fds[i] = dial(vip, 80, AF_INET, SOCK_STREAM);
+		if (!ASSERT_GE(fds[i], 0, "connect via VIP"))
+			return false;
+		for (int l = 0; l < nl; l++)
+			pfd[l] = (struct pollfd){ .fd = lfd[l], .events = POLLIN };
+		if (poll(pfd, (nfds_t)nl, 1000) > 0)
+			for (int l = 0; l < nl && got < 0; l++)
+				if (pfd[l].revents & POLLIN)
+					got = l;
+		if (!ASSERT_GE(got, 0, "accepted"))
+			return false;
+		accepted[i] = accept4(lfd[got], NULL, NULL, SOCK_CLOEXEC);
+		who[i] = got;
+	}
+	return true;
+}
+
+static void close_all(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static __s64 backend_active(struct lb_env *env, const char *ip, uint16_t port)
+{
+	const struct datapath_maps *maps = loader_maps(env->loader);
+	__u32 key, *prev = NULL;
+	union weft_addr addr;
+	__s64 active = -1;
+
+	addr_set(&addr, ip);
+	while (bpf_map_get_next_key(maps->backends, prev, &key) == 0) {
+		struct weft_backend be;
+
+		prev = &key;
+		if (!bpf_map_lookup_elem(maps->backends, &key, &be) &&
+		    !memcmp(&be.addr, &addr, sizeof(addr)) &&
+		    be.port == htons(port))
+			bpf_map_lookup_elem(maps->backend_active, &key, &active);
+	}
+	return active;
+}
+
+/* A VirtualService-style 80/20 split over two clusters, within 2 points. */
+WEFT_KERNEL_TEST(sock_lb_route_split)
+{
+	struct svc_spec spec[3] = {
+		{ .vip = "10.96.1.1", .port = 80, .proto = IPPROTO_TCP,
+		  .nbackends = 1, .backend = { "127.0.0.1" },
+		  .backend_port = { 9001 } },
+		{ .vip = "10.96.1.2", .port = 80, .proto = IPPROTO_TCP,
+		  .nbackends = 1, .backend = { "127.0.0.1" },
+		  .backend_port = { 9002 } },
+		{ .vip = "10.96.1.3", .port = 80, .proto = IPPROTO_TCP,
+		  .ndests = 2, .dest_spec = { 0, 1 }, .dest_weight = { 4, 1 } },
+	};
+	int lfd[2] = { -1, -1 }, hits[2];
+	struct lb_env env;
+
+	if (!env_setup(&env))
+		goto out;
+	lfd[0] = listener("127.0.0.1", 9001, SOCK_STREAM);
+	lfd[1] = listener("127.0.0.1", 9002, SOCK_STREAM);
+	if (!ASSERT_OK(apply_specs(&env, spec, 3), "apply 4:1") ||
+	    !spread("10.96.1.3", lfd, 2, 5000, hits))
+		goto out;
+	test_log("split: %d / %d\n", hits[0], hits[1]);
+	ASSERT_GE(hits[0], 3900, "80% share -2 points");
+	ASSERT_LE(hits[0], 4100, "80% share +2 points");
+
+	/* weights change in one element: 0:1 sends everything to cluster 1 */
+	spec[2].dest_weight[0] = 0;
+	if (!ASSERT_OK(apply_specs(&env, spec, 3), "apply 0:1") ||
+	    !spread("10.96.1.3", lfd, 2, 50, hits))
+		goto out;
+	ASSERT_EQ(hits[0], 0, "weight 0 gets nothing");
+
+	/* every destination weighs 0: refused */
+	spec[2].dest_weight[1] = 0;
+	if (ASSERT_OK(apply_specs(&env, spec, 3), "apply 0:0"))
+		ASSERT_EQ(dial("10.96.1.3", 80, AF_INET, SOCK_STREAM),
+			  -ECONNREFUSED, "no destination: refused");
+out:
+	close_all(lfd, 2);
+	env_teardown(&env);
+}
+
+/* ROUND_ROBIN on one CPU visits the backends in turn, exactly. */
+WEFT_KERNEL_TEST(sock_lb_round_robin)
+{
+	struct svc_spec spec = {
+		.vip = "10.96.1.4", .port = 80, .proto = IPPROTO_TCP,
+		.nbackends = 3, .backend = { "127.0.0.1", "127.0.0.1", "127.0.0.1" },
+		.backend_port = { 9001, 9002, 9003 },
+		.policy = LB_POLICY_ROUND_ROBIN,
+	};
+	int lfd[3] = { -1, -1, -1 }, hits[3];
+	cpu_set_t cpus;
+	struct lb_env env;
+
+	/* the rotation is per CPU, as Envoy's is per worker thread */
+	CPU_ZERO(&cpus);
+	CPU_SET(0, &cpus);
+	if (!ASSERT_OK(sched_setaffinity(0, sizeof(cpus), &cpus) ? -errno : 0,
+		       "pin to CPU 0") ||
+	    !env_setup(&env))
+		goto out;
+	for (int i = 0; i < 3; i++)
+		lfd[i] = listener("127.0.0.1", spec.backend_port[i], SOCK_STREAM);
+	if (!ASSERT_OK(apply_specs(&env, &spec, 1), "apply") ||
+	    !spread("10.96.1.4", lfd, 3, 30, hits))
+		goto out;
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(hits[i], 10, "each backend in turn");
+out:
+	close_all(lfd, 3);
+	env_teardown(&env);
+}
+
+/*
+ * LEAST_REQUEST (the default) keeps open connections even across backends
+ * (two random choices, the less loaded wins), and the active counts it
+ * reads return to zero when the sockets close.
+ */
+WEFT_KERNEL_TEST(sock_lb_least_request)
+{
+	struct svc_spec spec = {
+		.vip = "10.96.1.5", .port = 80, .proto = IPPROTO_TCP,
+		.nbackends = 3, .backend = { "127.0.0.1", "127.0.0.1", "127.0.0.1" },
+		.backend_port = { 9001, 9002, 9003 },
+	};
+	int lfd[3] = { -1, -1, -1 }, fds[60], acc[60], who[60], per[3] = {};
+	struct lb_env env;
+	int lo, hi;
+
+	for (int i = 0; i < 60; i++)
+		fds[i] = acc[i] = -1;
+	if (!env_setup(&env))
+		goto out;
+	for (int i = 0; i < 3; i++)
+		lfd[i] = listener("127.0.0.1", spec.backend_port[i], SOCK_STREAM);
+	if (!ASSERT_OK(apply_specs(&env, &spec, 1), "apply") ||
+	    !hold("10.96.1.5", lfd, 3, 60, fds, who, acc))
+		goto out;
+	for (int i = 0; i < 60; i++)
+		per[who[i]]++;
+	lo = hi = per[0];
+	for (int i = 0; i < 3; i++) {
+		lo = per[i] < lo ? per[i] : lo;
+		hi = per[i] > hi ? per[i] : hi;
+		ASSERT_EQ(backend_active(&env, "127.0.0.1", spec.backend_port[i]),
+			  per[i], "active count matches open connections");
+	}
+	test_log("least request: %d %d %d\n", per[0], per[1], per[2]);
+	/* random placement would spread 20 +- 3.7 per backend */
+	ASSERT_LE(hi - lo, 4, "open connections stay balanced");
+	close_all(fds, 60);
+	for (int i = 0; i < 60; i++)
+		fds[i] = -1;
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(backend_active(&env, "127.0.0.1", spec.backend_port[i]),
+			  0, "released sockets count down");
+out:
+	close_all(fds, 60);
+	close_all(acc, 60);
+	close_all(lfd, 3);
+	env_teardown(&env);
+}
+
+/* The table entry the datapath uses for this network namespace. */
+static __u32 maglev_entry_for_netns(struct lb_env *env, const char *vip)
+{
+	__u64 cookie = 0, h;
+	socklen_t len = sizeof(cookie);
+	struct weft_cluster cl;
+	__u32 idx, id = 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len))
+		test_fail(__FILE__, __LINE__, "SO_NETNS_COOKIE: %s",
+			  strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	if (!cluster_of(env, vip, 80, 0, &cl))
+		return 0;
+	h = cookie * 0x9e3779b97f4a7c15ull; /* as lb_client_hash() */
+	idx = cl.maglev_table * WEFT_MAGLEV_SIZE +
+	      (__u32)(h >> 32) % WEFT_MAGLEV_SIZE;
+	bpf_map_lookup_elem(loader_maps(env->loader)->maglev, &idx, &id);
+	return id;
+}
+
+static int listener_of_backend(struct lb_env *env, __u32 id,
+			       const struct svc_spec *spec)
+{
+	struct weft_backend be;
+
+	if (bpf_map_lookup_elem(loader_maps(env->loader)->backends, &id, &be))
+		return -1;
+	for (int i = 0; i < spec->nbackends; i++)
+		if (be.port == htons(spec->backend_port[i]))
+			return i;
+	return -1;
+}
+
+/*
+ * consistentHash useSourceIp: one client (network namespace) always lands
+ * on the backend its Maglev entry names; removing another backend leaves
+ * it there.
+ */
+WEFT_KERNEL_TEST(sock_lb_maglev)
+{
+	struct svc_spec spec = {
+		.vip = "10.96.1.6", .port = 80, .proto = IPPROTO_TCP,
+		.nbackends = 4,
+		.backend = { "127.0.0.1", "127.0.0.1", "127.0.0.1", "127.0.0.1" },
+		.backend_port = { 9001, 9002, 9003, 9004 },
+		.policy = LB_POLICY_MAGLEV,
+	};
+	int lfd[4] = { -1, -1, -1, -1 }, hits[4], mine, other;
+	struct lb_env env;
+
+	if (!env_setup(&env))
+		goto out;
+	for (int i = 0; i < 4; i++)
+		lfd[i] = listener("127.0.0.1", spec.backend_port[i], SOCK_STREAM);
+	if (!ASSERT_OK(apply_specs(&env, &spec, 1), "apply") ||
+	    !spread("10.96.1.6", lfd, 4, 20, hits))
+		goto out;
+	mine = listener_of_backend(&env, maglev_entry_for_netns(&env, "10.96.1.6"),
+				   &spec);
+	if (!ASSERT_GE(mine, 0, "table entry names a backend"))
+		goto out;
+	ASSERT_EQ(hits[mine], 20, "same client, same backend");
+
+	/* drop a backend that is not ours: remaining ones keep their place */
+	other = (mine + 1) % 4;
+	spec.backend_port[other] = spec.backend_port[3];
+	spec.nbackends = 3;
+	if (other == 3) /* it was the last one: just drop it */
+		spec.backend_port[other] = 0;
+	if (!ASSERT_OK(apply_specs(&env, &spec, 1), "apply without one") ||
+	    !spread("10.96.1.6", lfd, 4, 20, hits))
+		goto out;
+	ASSERT_EQ(hits[mine], 20, "client not moved by another's removal");
+out:
+	close_all(lfd, 4);
+	env_teardown(&env);
+}
+
+/* sockops: opened/closed and byte counts per (service, backend, client). */
+WEFT_KERNEL_TEST(sock_lb_tcp_stats)
+{
+	struct svc_spec spec = {
+		.vip = "10.96.1.7", .port = 80, .proto = IPPROTO_TCP,
+		.nbackends = 1, .backend = { "127.0.0.1" },
+		.backend_port = { 9001 },
+	};
+	struct weft_tcp_stats_key key, *prev = NULL;
+	int lfd = -1, fd = -1, srv = -1, ncpus = datapath_ncpus();
+	struct weft_tcp_stats sum = {}, *per = NULL;
+	char buf[1000] = {};
+	struct lb_env env;
+	int series = 0;
+
+	if (!env_setup(&env))
+		goto out;
+	lfd = listener("127.0.0.1", 9001, SOCK_STREAM);
+	if (!ASSERT_OK(apply_specs(&env, &spec, 1), "apply"))
+		goto out;
+	fd = dial("10.96.1.7", 80, AF_INET, SOCK_STREAM);
+	if (!ASSERT_GE(fd, 0, "connect") ||
+	    !ASSERT_EQ(accepted_by_keep(lfd, &srv), 0, "accepted"))
+		goto out;
+	ASSERT_EQ(send(fd, buf, 1000, 0), 1000, "client sends 1000");
+	ASSERT_EQ(recv_all(srv, buf, 1000), 1000, "server reads 1000");
+	ASSERT_EQ(send(srv, buf, 500, 0), 500, "server sends 500");
+	ASSERT_EQ(recv_all(fd, buf, 500), 500, "client reads 500");
+	close(srv);
+	srv = -1;
+	recv(fd, buf, 1, 0); /* FIN */
+	close(fd);
+	fd = -1;
+	usleep(20000);
+
+	per = calloc((size_t)ncpus, sizeof(*per));
+	while (per && bpf_map_get_next_key(loader_maps(env.loader)->tcp_stats,
+					   prev, &key) == 0) {
+		prev = &key;
+		if (bpf_map_lookup_elem(loader_maps(env.loader)->tcp_stats,
+					&key, per))
+			continue;
+		series++;
+		for (int c = 0; c < ncpus; c++) {
+			sum.opened += per[c].opened;
+			sum.closed += per[c].closed;
+			sum.sent_bytes += per[c].sent_bytes;
+			sum.received_bytes += per[c].received_bytes;
+		}
+	}
+	ASSERT_EQ(series, 1, "one (service, backend, source) series");
+	ASSERT_EQ(sum.opened, 1, "opened");
+	ASSERT_EQ(sum.closed, 1, "closed");
+	ASSERT_EQ(sum.sent_bytes, 1000, "sent bytes");
+	ASSERT_EQ(sum.received_bytes, 500, "received bytes");
+out:
+	free(per);
+	if (srv >= 0)
+		close(srv);
+	if (fd >= 0)
+		close(fd);
+	if (lfd >= 0)
+		close(lfd);
+	env_teardown(&env);
+}
+
+static size_t map_count(int fd, size_t key_size)
+{
+	char key[64], *prev = NULL;
+	size_t n = 0;
+
+	(void)key_size;
+	while (bpf_map_get_next_key(fd, prev, key) == 0) {
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+/* Orphaned clusters, slots and backends live through the grace period. */
+WEFT_KERNEL_TEST(sock_lb_garbage_after_grace)
+{
+	struct svc_spec spec[2] = {
+		{ .vip = "10.96.1.8", .port = 80, .proto = IPPROTO_TCP,
+		  .nbackends = 3, .backend = { "127.0.0.1", "127.0.0.1", "127.0.0.1" },
+		  .backend_port = { 9001, 9002, 9003 } },
+		{ .vip = "10.96.1.9", .port = 80, .proto = IPPROTO_TCP,
+		  .nbackends = 1, .backend = { "127.0.0.1" },
+		  .backend_port = { 9004 } },
+	};
+	const struct datapath_maps *maps;
+	struct lb_env env;
+
+	if (!env_setup(&env))
+		goto out;
+	maps = loader_maps(env.loader);
+	if (!ASSERT_OK(apply_specs(&env, spec, 2), "apply"))
+		goto out;
+	ASSERT_EQ(map_count(maps->backends, 4), 4, "4 backends");
+	ASSERT_EQ(map_count(maps->cluster_slots, 8), 4, "4 slots");
+
+	spec[0].nbackends = 2; /* 127.0.0.1:9003 goes */
+	if (!ASSERT_OK(apply_specs(&env, spec, 1), "apply, 2nd service gone"))
+		goto out;
+	ASSERT_EQ(map_count(maps->services, 24), 1, "route removed at once");
+	ASSERT_EQ(map_count(maps->backends, 4), 4, "backends kept for grace");
+	ASSERT_EQ(apply_collect_garbage(maps), -EAGAIN, "too early to collect");
+	usleep((APPLY_GRACE_NS / 1000) + 20000);
+	/* svc1's cluster, svc0's slot 2 and svc1's slot 0, 2 backends */
+	ASSERT_EQ(apply_collect_garbage(maps), 5, "collected");
+	ASSERT_EQ(map_count(maps->clusters, 4), 1, "orphan cluster gone");
+	ASSERT_EQ(map_count(maps->cluster_slots, 8), 2, "stale slots gone");
+	ASSERT_EQ(map_count(maps->backends, 4), 2, "orphan backends gone");
+	ASSERT_EQ(map_count(maps->backend_meta, 4), 2, "their meta too");
+out:
+	env_teardown(&env);
+}
+
+/* PASSTHROUGH keeps the original destination. */
+WEFT_KERNEL_TEST(sock_lb_passthrough)
+{
+	struct svc_spec spec = {
+		.vip = "10.96.1.10", .port = 80, .proto = IPPROTO_TCP,
+		.nbackends = 1, .backend = { "127.0.0.1" },
+		.backend_port = { 9001 }, .policy = LB_POLICY_PASSTHROUGH,
+	};
+	struct lb_env env;
+
+	if (!env_setup(&env))
+		goto out;
+	if (ASSERT_OK(apply_specs(&env, &spec, 1), "apply"))
+		ASSERT_EQ(dial("10.96.1.10", 80, AF_INET, SOCK_STREAM),
+			  -ENETUNREACH, "VIP left alone (nothing routes it)");
+out:
 	env_teardown(&env);
 }
