@@ -34,8 +34,8 @@
  * entries (a prime well above the backend count, so that removing one of N
  * backends remaps about 1/N of the keys) in the flat weft_maglev array.
  */
-#define WEFT_MAGLEV_SIZE   1021
-#define WEFT_MAGLEV_TABLES 1024
+#define WEFT_MAGLEV_SIZE   4093
+#define WEFT_MAGLEV_TABLES 512
 
 /*
  * An IP address of either family.  IPv4 is stored IPv4-mapped
