@@ -236,6 +236,11 @@ struct weft_agent_state {
 	__u32 backends;
 	__u32 pad;
 	char node_name[64];
+	/* The last config the agent rejected (kept until one is accepted),
+	 * so `weft status` can say why the running config did not change. */
+	__u64 rejected_ns;      /* CLOCK_REALTIME; 0: the last config applied */
+	__u64 rejected_total;   /* configs rejected since the pins exist */
+	char rejected_reason[256]; /* first "file:line: what is wrong" */
 };
 
 /* Pinned object names below <pin_dir>/ (maps/ and links/ subfolders). */

@@ -668,6 +668,8 @@ static int write_agent_state(const struct datapath_maps *maps,
 		memset(&st, 0, sizeof(st));
 	st.generation++;
 	st.applied_ns = now_ns();
+	st.rejected_ns = 0; /* the config in force is the latest one */
+	memset(st.rejected_reason, 0, sizeof(st.rejected_reason));
 	st.abi_version = WEFT_ABI_VERSION;
 	st.services = res->services;
 	st.backends = res->backends;
@@ -730,6 +732,21 @@ out:
 	free(desired);
 	free(cluster_id);
 	return err;
+}
+
+int apply_record_rejection(const struct datapath_maps *maps,
+			   const char *reason)
+{
+	struct weft_agent_state st = {};
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(maps->agent_state, &zero, &st))
+		memset(&st, 0, sizeof(st));
+	st.rejected_ns = now_ns();
+	st.rejected_total++;
+	copy_str(st.rejected_reason, sizeof(st.rejected_reason),
+		 reason[0] ? reason : "rejected (no reason given)");
+	return map_write(maps->agent_state, &zero, &st, "weft_agent_state");
 }
 
 /* ---- garbage collection ---------------------------------------------------- */

@@ -54,6 +54,14 @@ int apply_state(const struct datapath_maps *maps, const struct lb_state *state,
 		const char *node_name, struct apply_result *result);
 
 /*
+ * Record in weft_agent_state that a config was rejected and why (the first
+ * "file:line: ..." message), for `weft status`; the next successful apply
+ * clears it.  0 or negative errno.
+ */
+int apply_record_rejection(const struct datapath_maps *maps,
+			   const char *reason);
+
+/*
  * Delete what no route reaches any more (see the contract above).  Only
  * safe when the last apply is at least APPLY_GRACE_NS old; returns -EAGAIN
  * without touching anything otherwise, else the number of elements deleted.

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apply.h"
@@ -40,6 +41,7 @@ struct agent {
 	struct node_config node;
 	char cgroup[PATH_MAX]; /* resolved */
 	struct loader *loader;
+	struct lb_state state; /* the config in force (for metric labels) */
 	struct server server;
 	struct agent_metrics metrics;
 };
@@ -100,7 +102,8 @@ static int agent_compile(struct agent *a, struct lb_state *state)
 	return err;
 }
 
-static int agent_write(struct agent *a, const struct lb_state *state)
+/* Apply *state; on success it becomes the state in force (moved). */
+static int agent_write(struct agent *a, struct lb_state *state)
 {
 	struct apply_result res;
 	int err;
@@ -111,6 +114,9 @@ static int agent_write(struct agent *a, const struct lb_state *state)
 		pr_warn("applying the config failed: %s\n", strerror(-err));
 		return err;
 	}
+	lb_state_free(&a->state);
+	a->state = *state;
+	memset(state, 0, sizeof(*state));
 	pr_info("ready: generation %llu, %u services, %u clusters, %u backends (services +%u -%u, clusters +%u, backends +%u, %u garbage collected)\n",
 		(unsigned long long)res.generation, res.services, res.clusters,
 		res.backends, res.services_added, res.services_removed,
@@ -118,18 +124,34 @@ static int agent_write(struct agent *a, const struct lb_state *state)
 	return 0;
 }
 
-/* Reload: compile, and apply only a config that compiled completely. */
+/*
+ * Reload: compile, and apply only a config that compiled completely.  A
+ * rejection is recorded in the datapath's agent state, with its first
+ * reason, for `weft status`.
+ */
 static int agent_apply(struct agent *a)
 {
 	struct lb_state state = {};
+	char reason[256];
 	int err;
 
+	log_capture_begin(reason, sizeof(reason));
 	err = agent_compile(a, &state);
-	if (err)
+	log_capture_end();
+	if (err) {
 		pr_warn("config in %s rejected; the running config stays in force\n",
 			a->node.config_dir);
-	else
+		apply_record_rejection(loader_maps(a->loader), reason);
+	} else {
 		err = agent_write(a, &state);
+	}
+	if (err) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		a->metrics.last_error_ns = (uint64_t)ts.tv_sec * 1000000000ull +
+					   (uint64_t)ts.tv_nsec;
+	}
 	lb_state_free(&state);
 	return err;
 }
@@ -233,6 +255,8 @@ static int agent_run(struct agent *a)
 	}
 	a->metrics.maps = loader_maps(a->loader);
 	a->metrics.node_name = a->node.node_name;
+	a->metrics.trust_domain = a->node.trust_domain;
+	a->metrics.state = &a->state;
 	a->server.metrics = metrics_render;
 	a->server.metrics_data = &a->metrics;
 	a->server.ready = true; /* the initial config was applied */
@@ -418,5 +442,6 @@ int main(int argc, char **argv)
 	if (!err && mode == MODE_DAEMON)
 		err = agent_run(&a);
 	loader_free(a.loader);
+	lb_state_free(&a.state);
 	return err ? 1 : 0;
 }

@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <weft/abi.h>
@@ -74,6 +75,169 @@ static int render_services(FILE *out, const struct agent_metrics *m)
 	return 0;
 }
 
+/* Entries of a hash map, by walking its keys (agent-side, per scrape). */
+static __u32 map_entries(int fd, __u32 key_size)
+{
+	char key[256], *prev = NULL;
+	__u32 n = 0;
+
+	if (key_size > sizeof(key))
+		return 0;
+	while (bpf_map_get_next_key(fd, prev, key) == 0) {
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+/* Fill level of every hash map: what runs out first as the mesh grows. */
+static void render_map_fill(FILE *out, const struct agent_metrics *m)
+{
+	const int *fds = (const int *)m->maps;
+
+	fprintf(out,
+		"# HELP weft_map_entries Entries in a datapath hash map.\n"
+		"# TYPE weft_map_entries gauge\n");
+	for (size_t i = 0; datapath_map_names[i]; i++) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(fds[i], &info, &len))
+			continue;
+		switch (info.type) {
+		case BPF_MAP_TYPE_HASH:
+		case BPF_MAP_TYPE_LRU_HASH:
+		case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+			break;
+		default:
+			continue; /* arrays are always full by construction */
+		}
+		fprintf(out, "weft_map_entries{map=\"%s\"} %u\n",
+			datapath_map_names[i], map_entries(fds[i], info.key_size));
+		fprintf(out, "weft_map_capacity{map=\"%s\"} %u\n",
+			datapath_map_names[i], info.max_entries);
+	}
+}
+
+static int workload_cmp(const void *key, const void *elem)
+{
+	const struct lb_workload *w = elem;
+
+	return memcmp(key, &w->addr, sizeof(w->addr));
+}
+
+static const struct lb_workload *workload_at(const struct agent_metrics *m,
+					     const union weft_addr *addr)
+{
+	if (!m->state || !m->state->nworkloads)
+		return NULL;
+	return bsearch(addr, m->state->workloads, m->state->nworkloads,
+		       sizeof(*m->state->workloads), workload_cmp);
+}
+
+/* One side's Istio labels ("source" or "destination"); "unknown" if unknown. */
+static void workload_labels(FILE *out, const struct agent_metrics *m,
+			    const char *side, const struct lb_workload *w)
+{
+	fprintf(out, "%s_workload=\"", side);
+	label_value(out, w ? w->name : "unknown");
+	fprintf(out, "\",%s_workload_namespace=\"", side);
+	label_value(out, w ? w->ns : "unknown");
+	fprintf(out, "\",%s_principal=\"", side);
+	if (w) {
+		fputs("spiffe://", out);
+		label_value(out, m->trust_domain);
+		fputs("/ns/", out);
+		label_value(out, w->ns);
+		fputs("/sa/", out);
+		label_value(out, w->service_account);
+	} else {
+		fputs("unknown", out);
+	}
+	fprintf(out, "\",%s_app=\"", side);
+	label_value(out, w ? w->app : "unknown");
+	fprintf(out, "\",%s_version=\"", side);
+	label_value(out, w ? w->version : "unknown");
+	fprintf(out, "\",%s_canonical_service=\"", side);
+	label_value(out, w ? w->app : "unknown");
+	fprintf(out, "\",%s_canonical_revision=\"", side);
+	label_value(out, w ? w->version : "latest");
+	fprintf(out, "\",%s_cluster=\"unknown\",", side);
+}
+
+/*
+ * istio_tcp_* with Istio's label names, reporter="source": this node's
+ * clients, as ztunnel reports them.  One series per (client, service,
+ * backend) from weft_tcp_stats.
+ */
+static int render_istio_tcp(FILE *out, const struct agent_metrics *m)
+{
+	static const struct {
+		const char *name, *help;
+		size_t offset;
+	} series[] = {
+		{ "istio_tcp_connections_opened_total",
+		  "TCP connections opened.",
+		  offsetof(struct weft_tcp_stats, opened) },
+		{ "istio_tcp_connections_closed_total",
+		  "TCP connections closed.",
+		  offsetof(struct weft_tcp_stats, closed) },
+		{ "istio_tcp_sent_bytes_total",
+		  "Payload bytes sent by the client (acknowledged).",
+		  offsetof(struct weft_tcp_stats, sent_bytes) },
+		{ "istio_tcp_received_bytes_total",
+		  "Payload bytes received by the client.",
+		  offsetof(struct weft_tcp_stats, received_bytes) },
+	};
+	int ncpus = datapath_ncpus();
+	struct weft_tcp_stats *per;
+
+	per = calloc((size_t)ncpus, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	for (size_t s = 0; s < sizeof(series) / sizeof(series[0]); s++) {
+		struct weft_tcp_stats_key key, *prev = NULL;
+
+		fprintf(out, "# HELP %s %s\n# TYPE %s counter\n",
+			series[s].name, series[s].help, series[s].name);
+		while (bpf_map_get_next_key(m->maps->tcp_stats, prev, &key) == 0) {
+			struct weft_service_meta svc = {};
+			struct weft_backend be = {};
+			__u64 sum = 0;
+
+			prev = &key;
+			if (bpf_map_lookup_elem(m->maps->tcp_stats, &key, per))
+				continue;
+			for (int c = 0; c < ncpus; c++)
+				sum += *(__u64 *)((char *)&per[c] +
+						  series[s].offset);
+			bpf_map_lookup_elem(m->maps->service_meta,
+					    &key.service_id, &svc);
+			bpf_map_lookup_elem(m->maps->backends, &key.backend_id,
+					    &be);
+			fprintf(out, "%s{reporter=\"source\",", series[s].name);
+			workload_labels(out, m, "source",
+					workload_at(m, &key.source));
+			workload_labels(out, m, "destination",
+					workload_at(m, &be.addr));
+			fputs("destination_service=\"", out);
+			label_value(out, svc.host[0] ? svc.host : "unknown");
+			fputs("\",destination_service_name=\"", out);
+			/* the first label of the FQDN */
+			for (const char *h = svc.host; *h && *h != '.'; h++)
+				fputc(*h == '"' || *h == '\\' ? '_' : *h, out);
+			if (!svc.host[0])
+				fputs("unknown", out);
+			fputs("\",destination_service_namespace=\"", out);
+			label_value(out, svc.ns[0] ? svc.ns : "unknown");
+			fprintf(out, "\",request_protocol=\"tcp\",response_flags=\"-\",connection_security_policy=\"unknown\"} %llu\n",
+				(unsigned long long)sum);
+		}
+	}
+	free(per);
+	return 0;
+}
+
 int metrics_render(FILE *out, void *data)
 {
 	const struct agent_metrics *m = data;
@@ -98,6 +262,9 @@ int metrics_render(FILE *out, void *data)
 		"# HELP weft_config_reload_errors_total Configs rejected since weftd started.\n"
 		"# TYPE weft_config_reload_errors_total counter\n"
 		"weft_config_reload_errors_total %llu\n"
+		"# HELP weft_config_last_error_timestamp_seconds When a config was last rejected (0: never).\n"
+		"# TYPE weft_config_last_error_timestamp_seconds gauge\n"
+		"weft_config_last_error_timestamp_seconds %.3f\n"
 		"# HELP weft_services Service (VIP, port, protocol) entries installed.\n"
 		"# TYPE weft_services gauge\n"
 		"weft_services %u\n"
@@ -105,7 +272,8 @@ int metrics_render(FILE *out, void *data)
 		"# TYPE weft_backends gauge\n"
 		"weft_backends %u\n",
 		(double)st.applied_ns / 1e9, (unsigned long long)m->reloads,
-		(unsigned long long)m->reload_errors, st.services, st.backends);
+		(unsigned long long)m->reload_errors,
+		(double)m->last_error_ns / 1e9, st.services, st.backends);
 
 	fprintf(out,
 		"# HELP weft_datapath_events_total Datapath events by kind (see weft stats).\n"
@@ -118,5 +286,7 @@ int metrics_render(FILE *out, void *data)
 		fprintf(out, "weft_datapath_events_total{event=\"%s\"} %llu\n",
 			weft_counter_name(c), (unsigned long long)sum);
 	}
-	return render_services(out, m);
+	render_map_fill(out, m);
+	render_services(out, m);
+	return render_istio_tcp(out, m);
 }

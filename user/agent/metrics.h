@@ -7,12 +7,18 @@
 #include <stdio.h>
 
 #include "datapath.h"
+#include "lb.h"
 
 struct agent_metrics {
 	const struct datapath_maps *maps;
 	const char *node_name;
+	const char *trust_domain;
+	/* The config in force: names the workloads behind addresses in the
+	 * istio_* labels.  NULL until the first apply. */
+	const struct lb_state *state;
 	uint64_t reload_errors; /* configs rejected since start */
 	uint64_t reloads;       /* configs applied since start */
+	uint64_t last_error_ns; /* CLOCK_REALTIME of the last rejection */
 };
 
 /* server_metrics_fn: data is a struct agent_metrics. */

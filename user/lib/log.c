@@ -3,6 +3,7 @@
 
 #include <bpf/libbpf.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *log_prog = "weft";
 static enum log_level log_level = LOG_LEVEL_INFO;
@@ -23,10 +24,38 @@ void log_set_level(enum log_level level)
 	log_level = level;
 }
 
+static char *capture_buf;
+static size_t capture_len;
+
+void log_capture_begin(char *buf, size_t len)
+{
+	capture_buf = len ? buf : NULL;
+	capture_len = len;
+	if (capture_buf)
+		capture_buf[0] = '\0';
+}
+
+void log_capture_end(void)
+{
+	capture_buf = NULL;
+	capture_len = 0;
+}
+
 void log_vprintf(enum log_level level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = { "warning", "info", "debug" };
 
+	if (level == LOG_LEVEL_WARN && capture_buf && !capture_buf[0]) {
+		va_list copy;
+		size_t n;
+
+		va_copy(copy, ap);
+		vsnprintf(capture_buf, capture_len, fmt, copy);
+		va_end(copy);
+		n = strlen(capture_buf);
+		if (n && capture_buf[n - 1] == '\n')
+			capture_buf[n - 1] = '\0';
+	}
 	if (level > log_level)
 		return;
 	fprintf(stderr, "%s: %s: ", log_prog, names[level]);

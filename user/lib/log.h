@@ -9,6 +9,7 @@
 #define WEFT_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_LEVEL_WARN = 0,
@@ -24,6 +25,15 @@ void log_printf(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void log_vprintf(enum log_level level, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+
+/*
+ * Keep a copy of the first warning logged from now on (without the
+ * "<prog>: warning: " prefix and the newline) in buf, until
+ * log_capture_end().  For callers that must report why something failed
+ * somewhere other than stderr.
+ */
+void log_capture_begin(char *buf, size_t len);
+void log_capture_end(void);
 
 /* Send libbpf's messages through log_printf, one level down. */
 void log_route_libbpf(void);
