@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * The weft CLI against a datapath made by hand: maps with the layouts of
- * bpf/lib/lb.h are created with bpf_map_create(), pinned under a
+ * bpf/lib/maps.h are created with bpf_map_create(), pinned under a
  * throwaway /sys/fs/bpf/weft-test-cli-<pid> and filled with a few
  * services; then the built binary runs through popen() and its text and
  * JSON output are checked.  The maps carry the BTF of the built BPF object
@@ -30,6 +30,7 @@
 #include "sysfs.h"
 
 #define CLI_OUT_MAX (64 * 1024)
+#define FIX_MAGLEV_TABLES 4 /* the test's weft_maglev holds this many */
 
 struct map_def {
 	const char *name;
@@ -38,24 +39,44 @@ struct map_def {
 	const char *key_type, *value_type; /* BTF names */
 };
 
-/* As in bpf/lib/lb.h and bpf/lib/counters.h, only smaller. */
+/*
+ * As in bpf/lib/maps.h, only smaller, and in datapath_map_names order.
+ * The LRU maps stay large enough that the kernel's per-CPU free lists
+ * never evict what a test wrote.
+ */
 static const struct map_def map_defs[] = {
 	{ "weft_services", BPF_MAP_TYPE_HASH, sizeof(struct weft_service_key),
-	  sizeof(struct weft_service_value), 64, 0, "weft_service_key",
-	  "weft_service_value" },
+	  sizeof(struct weft_service), 64, 0, "weft_service_key",
+	  "weft_service" },
+	{ "weft_clusters", BPF_MAP_TYPE_HASH, sizeof(__u32),
+	  sizeof(struct weft_cluster), 64, 0, "__u32", "weft_cluster" },
+	{ "weft_cluster_slots", BPF_MAP_TYPE_HASH, sizeof(struct weft_slot_key),
+	  sizeof(__u32), 256, 0, "weft_slot_key", "__u32" },
 	{ "weft_backends", BPF_MAP_TYPE_HASH, sizeof(__u32),
 	  sizeof(struct weft_backend), 64, 0, "__u32", "weft_backend" },
+	{ "weft_maglev", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(__u32),
+	  FIX_MAGLEV_TABLES * WEFT_MAGLEV_SIZE, 0, "__u32", "__u32" },
+	{ "weft_rr_state", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+	  sizeof(__u32), 64, 0, "__u32", "__u32" },
+	{ "weft_backend_active", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+	  sizeof(__s64), 64, 0, "__u32", "__s64" },
 	{ "weft_sock_revnat", BPF_MAP_TYPE_LRU_HASH,
-	  sizeof(struct weft_revnat_key), sizeof(struct weft_revnat_value), 64,
-	  0, "weft_revnat_key", "weft_revnat_value" },
+	  sizeof(struct weft_revnat_key), sizeof(struct weft_revnat_value),
+	  4096, 0, "weft_revnat_key", "weft_revnat_value" },
 	{ "weft_service_stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 	  sizeof(struct weft_service_stats), 16, 0, "__u32",
 	  "weft_service_stats" },
+	{ "weft_tcp_stats", BPF_MAP_TYPE_LRU_PERCPU_HASH,
+	  sizeof(struct weft_tcp_stats_key), sizeof(struct weft_tcp_stats),
+	  4096, 0, "weft_tcp_stats_key", "weft_tcp_stats" },
 	{ "weft_counters", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 	  sizeof(__u64), WEFT_CNT__MAX, 0, "__u32", "__u64" },
 	{ "weft_service_meta", BPF_MAP_TYPE_HASH, sizeof(__u32),
 	  sizeof(struct weft_service_meta), 16, BPF_F_NO_PREALLOC, "__u32",
 	  "weft_service_meta" },
+	{ "weft_cluster_meta", BPF_MAP_TYPE_HASH, sizeof(__u32),
+	  sizeof(struct weft_cluster_meta), 16, BPF_F_NO_PREALLOC, "__u32",
+	  "weft_cluster_meta" },
 	{ "weft_backend_meta", BPF_MAP_TYPE_HASH, sizeof(__u32),
 	  sizeof(struct weft_backend_meta), 16, BPF_F_NO_PREALLOC, "__u32",
 	  "weft_backend_meta" },
@@ -64,9 +85,13 @@ static const struct map_def map_defs[] = {
 };
 #define NMAPS (sizeof(map_defs) / sizeof(map_defs[0]))
 
+_Static_assert(NMAPS == sizeof(struct datapath_maps) / sizeof(int),
+	       "a map_def for every pinned map");
+
 enum fixture_flags {
-	FIX_NO_DATA = 1 << 0,      /* maps only, nothing in them */
-	FIX_BAD_BACKENDS = 1 << 1, /* weft_backends with a wrong value size */
+	FIX_NO_DATA = 1 << 0,  /* maps only, nothing in them */
+	FIX_BAD_SIZE = 1 << 1, /* fixture.bad: value 8 bytes too large */
+	FIX_BAD_TYPE = 1 << 2, /* fixture.bad: the non-per-CPU type */
 };
 
 struct fixture {
@@ -76,6 +101,7 @@ struct fixture {
 	struct bpf_object *obj; /* owns btf */
 	struct btf *btf;
 	int ncpus;
+	const char *bad;    /* the map FIX_BAD_* applies to */
 };
 
 /* ---- building the datapath by hand -------------------------------------- */
@@ -121,25 +147,28 @@ static struct bpf_object *fixture_btf(struct btf **btf)
 
 static int btf_type(const struct btf *btf, const char *name)
 {
-	int id;
-
-	if (strncmp(name, "__u", 3) == 0)
+	if (strncmp(name, "__", 2) == 0) /* __u32, __s64, ... */
 		return btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
-	id = btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
-	return id;
+	return btf__find_by_name_kind(btf, name, BTF_KIND_STRUCT);
 }
 
 static int map_make(struct fixture *f, size_t i, unsigned int flags)
 {
 	const struct map_def *d = &map_defs[i];
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = d->flags);
+	bool bad = f->bad && !strcmp(d->name, f->bad);
+	enum bpf_map_type type = d->type;
 	__u32 value_size = d->value_size;
 	char path[PATH_MAX];
 	int fd, kid, vid;
 
-	if ((flags & FIX_BAD_BACKENDS) && !strcmp(d->name, "weft_backends"))
+	if (bad && (flags & FIX_BAD_SIZE)) {
 		value_size += 8;
-	else if (f->btf) {
+	} else if (bad && (flags & FIX_BAD_TYPE)) {
+		type = type == BPF_MAP_TYPE_LRU_PERCPU_HASH ? BPF_MAP_TYPE_LRU_HASH
+		       : type == BPF_MAP_TYPE_PERCPU_ARRAY  ? BPF_MAP_TYPE_ARRAY
+							    : BPF_MAP_TYPE_HASH;
+	} else if (f->btf) {
 		kid = btf_type(f->btf, d->key_type);
 		vid = btf_type(f->btf, d->value_type);
 		if (kid > 0 && vid > 0) {
@@ -148,13 +177,13 @@ static int map_make(struct fixture *f, size_t i, unsigned int flags)
 			opts.btf_value_type_id = vid;
 		}
 	}
-	fd = bpf_map_create(d->type, d->name, d->key_size, value_size,
+	fd = bpf_map_create(type, d->name, d->key_size, value_size,
 			    d->max_entries, &opts);
 	if (fd < 0 && opts.btf_fd) {
 		/* Layout and BTF disagree: the CLI test still runs. */
 		test_log("%s: BTF refused (%d), without BTF\n", d->name, fd);
 		opts.btf_fd = opts.btf_key_type_id = opts.btf_value_type_id = 0;
-		fd = bpf_map_create(d->type, d->name, d->key_size, value_size,
+		fd = bpf_map_create(type, d->name, d->key_size, value_size,
 				    d->max_entries, &opts);
 	}
 	if (!ASSERT_GE(fd, 0, d->name))
@@ -173,31 +202,38 @@ static int map_fd(const struct fixture *f, const char *name)
 	return -1;
 }
 
-static int put_service(struct fixture *f, __u32 id, const char *host,
-		       const char *ns, const char *port_name,
-		       const union weft_addr *vip, __u16 port, __u8 proto,
-		       const __u32 *backends, __u16 count)
+/* A route destination for put_service(): cluster id and its weight. */
+struct fix_dest {
+	__u32 cluster_id, weight;
+};
+
+/* The route is written whole, as the agent does (weights cumulated). */
+static int put_route(struct fixture *f, const union weft_addr *vip,
+		     __u16 port, __u8 proto, __u32 id,
+		     const struct fix_dest *dests, __u16 ndests)
 {
 	struct weft_service_key key = { .vip = *vip, .port = htons(port),
 					.proto = proto };
-	struct weft_service_value val = {};
-	struct weft_service_meta meta = {};
-	int err = 0;
+	struct weft_service val = { .service_id = id, .ndests = ndests };
 
-	/* Slots first, then slot 0, as the agent publishes them. */
-	for (__u16 i = 1; !err && i <= count; i++) {
-		key.slot = i;
-		val.backend_id = backends[i - 1];
-		err = bpf_map_update_elem(map_fd(f, "weft_services"), &key,
-					  &val, BPF_ANY);
+	for (__u16 i = 0; i < ndests; i++) {
+		val.weight_total += dests[i].weight;
+		val.dests[i].cluster_id = dests[i].cluster_id;
+		val.dests[i].weight_end = val.weight_total;
 	}
-	key.slot = 0;
-	memset(&val, 0, sizeof(val));
-	val.service_id = id;
-	val.count = count;
-	val.flags = WEFT_SVC_F_REFUSE_EMPTY;
-	err = err ?: bpf_map_update_elem(map_fd(f, "weft_services"), &key,
-					 &val, BPF_ANY);
+	return bpf_map_update_elem(map_fd(f, "weft_services"), &key, &val,
+				   BPF_ANY);
+}
+
+static int put_service(struct fixture *f, __u32 id, const char *host,
+		       const char *ns, const char *port_name,
+		       const union weft_addr *vip, __u16 port, __u8 proto,
+		       const struct fix_dest *dests, __u16 ndests)
+{
+	struct weft_service_meta meta = {};
+	int err;
+
+	err = put_route(f, vip, port, proto, id, dests, ndests);
 	snprintf(meta.host, sizeof(meta.host), "%s", host);
 	snprintf(meta.ns, sizeof(meta.ns), "%s", ns);
 	snprintf(meta.port_name, sizeof(meta.port_name), "%s", port_name);
@@ -208,15 +244,51 @@ static int put_service(struct fixture *f, __u32 id, const char *host,
 					  &meta, BPF_ANY);
 }
 
-static int put_backend(struct fixture *f, __u32 id, const union weft_addr *a,
-		       __u16 port, const char *workload, __u32 refs)
+/* Slots first, then the cluster entry that publishes their count. */
+static int put_cluster(struct fixture *f, __u32 id, const char *name,
+		       enum weft_lb_policy policy, __u32 maglev_table,
+		       const __u32 *slots, __u16 count)
 {
-	struct weft_backend be = { .addr = *a, .port = htons(port) };
+	struct weft_cluster cl = { .count = count, .policy = policy,
+				   .maglev_table = maglev_table };
+	struct weft_cluster_meta meta = {};
+	struct weft_slot_key key = { .cluster_id = id };
+	int err = 0;
+
+	for (key.slot = 0; !err && key.slot < count; key.slot++)
+		err = bpf_map_update_elem(map_fd(f, "weft_cluster_slots"), &key,
+					  &slots[key.slot], BPF_ANY);
+	/* A maglev table of the slots' backends, in turn. */
+	for (__u32 i = 0; !err && policy == WEFT_LB_MAGLEV &&
+			  i < WEFT_MAGLEV_SIZE; i++) {
+		__u32 idx = maglev_table * WEFT_MAGLEV_SIZE + i;
+
+		err = bpf_map_update_elem(map_fd(f, "weft_maglev"), &idx,
+					  &slots[i % count], BPF_ANY);
+	}
+	err = err ?: bpf_map_update_elem(map_fd(f, "weft_clusters"), &id, &cl,
+					 BPF_ANY);
+	snprintf(meta.name, sizeof(meta.name), "%s", name);
+	return err ?: bpf_map_update_elem(map_fd(f, "weft_cluster_meta"), &id,
+					  &meta, BPF_ANY);
+}
+
+static int put_backend(struct fixture *f, __u32 id, const char *addr,
+		       __u16 port, const char *workload, __u32 refs,
+		       __s64 active)
+{
+	struct weft_backend be = { .port = htons(port) };
 	struct weft_backend_meta meta = { .refs = refs };
 	int err;
 
+	if (strchr(addr, ':'))
+		addr_v6(&be.addr, addr);
+	else
+		addr_v4(&be.addr, addr);
 	err = bpf_map_update_elem(map_fd(f, "weft_backends"), &id, &be,
 				  BPF_ANY);
+	err = err ?: bpf_map_update_elem(map_fd(f, "weft_backend_active"), &id,
+					 &active, BPF_ANY);
 	if (err || !workload)
 		return err;
 	snprintf(meta.workload, sizeof(meta.workload), "%s", workload);
@@ -245,6 +317,33 @@ static int put_service_stats(struct fixture *f, __u32 id,
 	return err;
 }
 
+/* Per-CPU values: CPU c gets base + c * step (only CPU 0 when !step). */
+static int put_tcp_stats(struct fixture *f, __u32 service_id, __u32 backend_id,
+			 const char *source, const struct weft_tcp_stats *base,
+			 const struct weft_tcp_stats *step)
+{
+	struct weft_tcp_stats_key key = { .service_id = service_id,
+					  .backend_id = backend_id };
+	struct weft_tcp_stats *v = calloc(f->ncpus, sizeof(*v));
+	int err;
+
+	if (!v)
+		return -ENOMEM;
+	addr_v4(&key.source, source);
+	for (int c = 0; c < f->ncpus && (c == 0 || step); c++) {
+		v[c].opened = base->opened + (step ? c * step->opened : 0);
+		v[c].closed = base->closed + (step ? c * step->closed : 0);
+		v[c].sent_bytes =
+			base->sent_bytes + (step ? c * step->sent_bytes : 0);
+		v[c].received_bytes = base->received_bytes +
+				      (step ? c * step->received_bytes : 0);
+	}
+	err = bpf_map_update_elem(map_fd(f, "weft_tcp_stats"), &key, v,
+				  BPF_ANY);
+	free(v);
+	return err;
+}
+
 static int put_counter(struct fixture *f, __u32 which, __u64 per_cpu)
 {
 	__u64 *v = calloc(f->ncpus, sizeof(*v));
@@ -260,53 +359,76 @@ static int put_counter(struct fixture *f, __u32 which, __u64 per_cpu)
 	return err;
 }
 
+#define FIX_REVIEWS "reviews.default.svc.cluster.local"
+#define FIX_V1 "outbound|9080|v1|" FIX_REVIEWS
+#define FIX_V2 "outbound|9080|v2|" FIX_REVIEWS
+#define FIX_TLS "outbound|9443||" FIX_REVIEWS
+#define FIX_DNS "outbound|53||kube-dns.kube-system.svc.cluster.local"
+#define FIX_EXT "outbound|443||api.example.com"
+#define FIX_RATINGS "outbound|9080||ratings.default.svc.cluster.local"
+
 /*
- * Services, sorted as the CLI must print them:
- *   kube-dns  [fd00::a]:53/udp      -> 3
- *   ratings   10.96.0.20:9080/tcp   -> (none)
- *   reviews   10.96.0.10:9080/tcp   -> 1, 2
- *   reviews   10.96.0.10:9443/tcp   -> 2
- * Backend 4 has no metadata and no service.
+ * Services, sorted as the CLI must print them, and their routes:
+ *   api.example.com  10.96.0.30:443/tcp   -> 5 passthrough
+ *   kube-dns         [fd00::a]:53/udp     -> 4 random       [5]
+ *   ratings          10.96.0.20:9080/tcp  -> 6 least_request (no slot)
+ *   reviews          10.96.0.10:9080/tcp  -> 1 least_request [1, 2, 1] 80%
+ *                                            2 round_robin   [3]       20%
+ *   reviews          10.96.0.10:9443/tcp  -> 3 maglev (table 3) [2, 3]
+ * Backend 9 has no metadata, no slot, and -1 active connections (its id
+ * was reused while a socket of the old backend was open).
  */
 static int fixture_fill(struct fixture *f)
 {
-	static const __u32 reviews[] = { 1, 2 }, reviews_tls[] = { 2 },
-			   dns[] = { 3 };
+	static const __u32 v1[] = { 1, 2, 1 }, v2[] = { 3 }, tls[] = { 2, 3 },
+			   dns[] = { 5 };
 	struct weft_agent_state st = {
 		.generation = 42,
 		.applied_ns = 1700000000ull * 1000000000ull,
 		.abi_version = WEFT_ABI_VERSION,
-		.services = 4,
-		.backends = 4,
+		.services = 5,
+		.backends = 5,
 	};
 	union weft_addr a;
 	__u32 zero = 0;
 	int err;
 
-	addr_v4(&a, "10.0.0.1");
-	err = put_backend(f, 1, &a, 8080, "default/reviews-v1", 1);
-	addr_v4(&a, "10.0.0.2");
-	err = err ?: put_backend(f, 2, &a, 8080, "default/reviews-v2", 2);
-	addr_v6(&a, "fd00::1:5");
-	err = err ?: put_backend(f, 3, &a, 5353, "kube-system/coredns", 1);
-	addr_v4(&a, "10.0.0.9");
-	err = err ?: put_backend(f, 4, &a, 80, NULL, 0);
+	err = put_backend(f, 1, "10.0.0.1", 8080, "default/reviews-v1", 1, 3);
+	err = err ?: put_backend(f, 2, "10.0.0.2", 8080, "default/reviews-v1",
+				 2, 0);
+	err = err ?: put_backend(f, 3, "10.0.0.3", 8080, "default/reviews-v2",
+				 2, 1);
+	err = err ?: put_backend(f, 5, "fd00::1:5", 5353,
+				 "kube-system/coredns", 1, 0);
+	err = err ?: put_backend(f, 9, "10.0.0.9", 80, NULL, 0, -1);
+
+	err = err ?: put_cluster(f, 1, FIX_V1, WEFT_LB_LEAST_REQUEST, 0, v1, 3);
+	err = err ?: put_cluster(f, 2, FIX_V2, WEFT_LB_ROUND_ROBIN, 0, v2, 1);
+	err = err ?: put_cluster(f, 3, FIX_TLS, WEFT_LB_MAGLEV, 3, tls, 2);
+	err = err ?: put_cluster(f, 4, FIX_DNS, WEFT_LB_RANDOM, 0, dns, 1);
+	err = err ?: put_cluster(f, 5, FIX_EXT, WEFT_LB_PASSTHROUGH, 0, NULL, 0);
+	err = err ?: put_cluster(f, 6, FIX_RATINGS, WEFT_LB_LEAST_REQUEST, 0,
+				 NULL, 0);
 
 	addr_v4(&a, "10.96.0.10");
-	err = err ?: put_service(f, 1, "reviews.default.svc.cluster.local",
-				 "default", "http", &a, 9080, IPPROTO_TCP,
-				 reviews, 2);
-	err = err ?: put_service(f, 4, "reviews.default.svc.cluster.local",
-				 "default", "https", &a, 9443, IPPROTO_TCP,
-				 reviews_tls, 1);
+	err = err ?: put_service(f, 1, FIX_REVIEWS, "default", "http", &a, 9080,
+				 IPPROTO_TCP,
+				 (struct fix_dest[]){ { 1, 80 }, { 2, 20 } }, 2);
+	err = err ?: put_service(f, 4, FIX_REVIEWS, "default", "https", &a,
+				 9443, IPPROTO_TCP,
+				 (struct fix_dest[]){ { 3, 1 } }, 1);
 	addr_v6(&a, "fd00::a");
 	err = err ?: put_service(f, 2, "kube-dns.kube-system.svc.cluster.local",
-				 "kube-system", "dns", &a, 53, IPPROTO_UDP, dns,
-				 1);
+				 "kube-system", "dns", &a, 53, IPPROTO_UDP,
+				 (struct fix_dest[]){ { 4, 1 } }, 1);
 	addr_v4(&a, "10.96.0.20");
 	err = err ?: put_service(f, 3, "ratings.default.svc.cluster.local",
-				 "default", "http", &a, 9080, IPPROTO_TCP, NULL,
-				 0);
+				 "default", "http", &a, 9080, IPPROTO_TCP,
+				 (struct fix_dest[]){ { 6, 1 } }, 1);
+	addr_v4(&a, "10.96.0.30");
+	err = err ?: put_service(f, 5, "api.example.com", "default", "tls", &a,
+				 443, IPPROTO_TCP,
+				 (struct fix_dest[]){ { 5, 1 } }, 1);
 
 	/* connects of service 1 sum to ncpus * (ncpus + 1) / 2. */
 	err = err ?: put_service_stats(f, 1,
@@ -318,8 +440,20 @@ static int fixture_fill(struct fixture *f)
 	err = err ?: put_service_stats(f, 3,
 				       &(struct weft_service_stats){ 0, 0, 1 },
 				       &(struct weft_service_stats){ 0, 0, 0 });
+	/* Sums: opened 2n, closed n, sent 100n + n(n-1)/2, received 1000n. */
+	err = err ?: put_tcp_stats(f, 1, 1, "10.1.0.5",
+				   &(struct weft_tcp_stats){ 2, 1, 100, 1000 },
+				   &(struct weft_tcp_stats){ 0, 0, 1, 0 });
+	/* One connection still open, on CPU 0 only. */
+	err = err ?: put_tcp_stats(f, 1, 3, "10.1.0.6",
+				   &(struct weft_tcp_stats){ 1, 0, 0, 0 }, NULL);
+	/* A backend deleted since (id 42): the series outlives it. */
+	err = err ?: put_tcp_stats(f, 4, 42, "10.1.0.5",
+				   &(struct weft_tcp_stats){ 1, 1, 10, 20 },
+				   &(struct weft_tcp_stats){ 0, 0, 0, 0 });
 	err = err ?: put_counter(f, WEFT_CNT_LB_HIT, 10);
 	err = err ?: put_counter(f, WEFT_CNT_LB_NO_BACKEND, 1);
+	err = err ?: put_counter(f, WEFT_CNT_LB_PASSTHROUGH, 2);
 	err = err ?: put_counter(f, WEFT_CNT_REVNAT_HIT, 3);
 
 	snprintf(st.node_name, sizeof(st.node_name), "node-test");
@@ -369,7 +503,9 @@ static void fixture_teardown(struct fixture *f)
 	f->dir[0] = f->cfg[0] = '\0';
 }
 
-static bool fixture_setup(struct fixture *f, unsigned int flags)
+/* flags: enum fixture_flags; bad: the map FIX_BAD_* makes wrong. */
+static bool fixture_setup_bad(struct fixture *f, unsigned int flags,
+			      const char *bad)
 {
 	char maps[PATH_MAX + 8];
 	int err;
@@ -377,6 +513,11 @@ static bool fixture_setup(struct fixture *f, unsigned int flags)
 	memset(f, 0, sizeof(*f));
 	for (size_t i = 0; i < NMAPS; i++)
 		f->fds[i] = -1;
+	f->bad = bad;
+	for (size_t i = 0; i < NMAPS; i++)
+		if (!ASSERT_STREQ(map_defs[i].name, datapath_map_names[i],
+				  "map_defs in datapath_map_names order"))
+			return false;
 	if (geteuid() != 0) {
 		test_skip("needs root");
 		return false;
@@ -413,26 +554,24 @@ fail:
 	return false;
 }
 
+static bool fixture_setup(struct fixture *f, unsigned int flags)
+{
+	return fixture_setup_bad(f, flags, NULL);
+}
+
 /* ---- running the CLI ----------------------------------------------------- */
 
 /*
- * Run `<build>/weft <args>` through sh, stdout into out (stderr stays on
- * the test's stderr unless args redirect it).  Returns the exit status,
+ * Run cmd through sh, stdout into out (stderr stays on the test's stderr
+ * unless cmd redirects it), logged as "$ shown".  Returns the exit status,
  * or -1 when the command did not exit normally.
  */
-static int __attribute__((format(printf, 3, 4)))
-run_cli(char *out, size_t len, const char *fmt, ...)
+static int run_cmd(char *out, size_t len, const char *cmd, const char *shown)
 {
-	char args[1024], cmd[PATH_MAX + 1200];
 	size_t n = 0, got;
-	va_list ap;
 	FILE *p;
 	int status;
 
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "'%s/weft' %s", test_build_dir(), args);
 	out[0] = '\0';
 	p = popen(cmd, "r");
 	if (!ASSERT_NOT_NULL(p, "popen"))
@@ -441,9 +580,37 @@ run_cli(char *out, size_t len, const char *fmt, ...)
 		n += got;
 	out[n] = '\0';
 	status = pclose(p);
-	test_log("$ weft %s  [exit %d]\n%s", args,
+	test_log("$ %s  [exit %d]\n%s", shown,
 		 WIFEXITED(status) ? WEXITSTATUS(status) : -1, out);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* `<build>/weft <args>`, see run_cmd(). */
+static int __attribute__((format(printf, 3, 4)))
+run_cli(char *out, size_t len, const char *fmt, ...)
+{
+	char args[1024], cmd[PATH_MAX + 1200], shown[1100];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "'%s/weft' %s", test_build_dir(), args);
+	snprintf(shown, sizeof(shown), "weft %s", args);
+	return run_cmd(out, len, cmd, shown);
+}
+
+/* A shell command line, see run_cmd(). */
+static int __attribute__((format(printf, 3, 4)))
+run_sh(char *out, size_t len, const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return run_cmd(out, len, cmd, cmd);
 }
 
 /*
@@ -518,28 +685,33 @@ static const char *line_of(const char *s, const char *needle, char *buf,
 
 static void log_bpftool(const struct fixture *f, const char *map)
 {
-	char cmd[PATH_MAX + 128], line[512];
-	FILE *p;
+	char *out = malloc(CLI_OUT_MAX);
 
-	snprintf(cmd, sizeof(cmd),
-		 "command -v bpftool >/dev/null && bpftool map dump pinned '%s/%s/%s' 2>&1",
-		 f->dir, WEFT_PIN_MAPS_DIR, map);
-	p = popen(cmd, "r");
-	if (!p)
-		return;
-	test_log("$ bpftool map dump pinned %s/%s/%s\n", f->dir,
-		 WEFT_PIN_MAPS_DIR, map);
-	while (fgets(line, sizeof(line), p))
-		test_log("%s", line);
-	pclose(p);
+	if (out)
+		run_sh(out, CLI_OUT_MAX,
+		       "command -v bpftool >/dev/null && bpftool map dump pinned '%s/%s/%s' 2>&1",
+		       f->dir, WEFT_PIN_MAPS_DIR, map);
+	free(out);
 }
 
 /* ---- tests ---------------------------------------------------------------- */
 
+/* Backend objects of the JSON output, with their weight in context. */
+#define J_BE(id, addr, port, workload, weight, active)                      \
+	"{\"id\":" #id ",\"address\":\"" addr "\",\"port\":" #port           \
+	",\"workload\":\"" workload "\",\"weight\":" #weight                 \
+	",\"active\":" #active "}"
+#define J_BE1(w) J_BE(1, "10.0.0.1", 8080, "default/reviews-v1", w, 3)
+#define J_BE2(w) J_BE(2, "10.0.0.2", 8080, "default/reviews-v1", w, 0)
+#define J_BE3(w) J_BE(3, "10.0.0.3", 8080, "default/reviews-v2", w, 1)
+#define J_BE5(w) J_BE(5, "fd00::1:5", 5353, "kube-system/coredns", w, 0)
+
 WEFT_KERNEL_TEST(cli_service_list)
 {
 	char *out = malloc(CLI_OUT_MAX), *again = malloc(CLI_OUT_MAX);
+	char line[512];
 	struct fixture f;
+	union weft_addr ratings;
 
 	if (!ASSERT_NOT_NULL(out, "malloc") || !ASSERT_NOT_NULL(again, "malloc"))
 		goto free;
@@ -549,17 +721,50 @@ WEFT_KERNEL_TEST(cli_service_list)
 	if (!ASSERT_EQ(run_cli(out, CLI_OUT_MAX, "-p '%s' service list", f.dir),
 		       0, "service list"))
 		goto out;
-	ASSERT_HAS(out, "HOST", "header");
-	ASSERT_HAS(out, "NAMESPACE", "header");
+	ASSERT_TRUE(!strncmp(out, "HOST ", 5), "header first");
+	ASSERT_HAS(out, "  NAMESPACE  ", "header");
+	ASSERT_HAS(out, "  BACKENDS  ROUTE\n", "header");
+	ASSERT_HAS(out, "\n     SHARE  CLUSTER  ", "detail header, indented");
+	ASSERT_HAS(out, "  POLICY         ENDPOINTS\n", "detail header");
 	ASSERT_HAS(out, "10.96.0.10:9080/tcp", "v4 VIP unmapped");
 	ASSERT_HAS(out, "[fd00::a]:53/udp", "v6 VIP bracketed");
-	ASSERT_HAS(out, "10.0.0.1:8080,10.0.0.2:8080", "backends in slot order");
-	ASSERT_HAS(out, "[fd00::1:5]:5353", "v6 backend");
 	ASSERT_FALSE(strstr(out, "::ffff:"), "no IPv4-mapped text");
+	ASSERT_ORDER(out, "api.example.com ", "kube-dns.", "sorted by host");
 	ASSERT_ORDER(out, "kube-dns.", "ratings.", "sorted by host");
 	ASSERT_ORDER(out, "ratings.", "reviews.", "sorted by host");
 	ASSERT_ORDER(out, "10.96.0.10:9080/tcp", "10.96.0.10:9443/tcp",
 		     "then by port");
+
+	/* The service row: distinct backends and a route summary. */
+	line_of(out, "10.96.0.10:9080/tcp", line, sizeof(line));
+	ASSERT_HAS(line, "  3  v1 80.0%, v2 20.0%", "weighted route summary");
+	line_of(out, "10.96.0.10:9443/tcp", line, sizeof(line));
+	ASSERT_HAS(line, "  2  reviews 100.0%", "one cluster, no subset");
+	/* Its clusters under it, indented, in route order. */
+	ASSERT_ORDER(out, "10.96.0.10:9080/tcp", "|v1|", "v1 under its service");
+	ASSERT_ORDER(out, "|v1|", "|v2|", "route order");
+	ASSERT_ORDER(out, "|v2|", "10.96.0.10:9443/tcp", "before the next");
+	line_of(out, FIX_V1, line, sizeof(line));
+	ASSERT_TRUE(!strncmp(line, "     80.0%  " FIX_V1 "  ", 12 + strlen(FIX_V1) + 2),
+		    "v1 row: indented share, cluster");
+	ASSERT_HAS(out, "  least_request  10.0.0.1:8080*2,10.0.0.2:8080\n",
+		   "v1 row: policy, backends in slot order, weight 1 without '*'");
+	line_of(out, FIX_V2, line, sizeof(line));
+	ASSERT_HAS(line, "20.0%", "v2 share");
+	ASSERT_HAS(line, "  round_robin    10.0.0.3:8080", "v2 row");
+	line_of(out, FIX_TLS, line, sizeof(line));
+	ASSERT_HAS(line, "100.0%", "maglev share");
+	ASSERT_HAS(line, "  maglev         10.0.0.2:8080,10.0.0.3:8080",
+		   "maglev row");
+	line_of(out, FIX_DNS, line, sizeof(line));
+	ASSERT_HAS(line, "  random         [fd00::1:5]:5353", "v6 backend");
+	line_of(out, FIX_EXT, line, sizeof(line));
+	ASSERT_HAS(line, "  passthrough    original destination",
+		   "passthrough row");
+	line_of(out, FIX_RATINGS, line, sizeof(line));
+	ASSERT_HAS(line, "  least_request  -", "no backend: '-'");
+	line_of(out, "10.96.0.20:9080/tcp", line, sizeof(line));
+	ASSERT_HAS(line, "  0  ratings 100.0%", "no backend: 0");
 
 	/* Prefixes, and `service` alone lists. */
 	ASSERT_EQ(run_cli(again, CLI_OUT_MAX, "-p '%s' se l", f.dir), 0, "se l");
@@ -573,22 +778,45 @@ WEFT_KERNEL_TEST(cli_service_list)
 		       0, "-j service list"))
 		goto out;
 	ASSERT_JSON(out, "service list");
+	ASSERT_TRUE(out[0] == '[', "a JSON array");
 	ASSERT_HAS(out,
-		   "{\"id\":1,\"host\":\"reviews.default.svc.cluster.local\","
+		   "{\"id\":1,\"host\":\"" FIX_REVIEWS "\","
 		   "\"namespace\":\"default\",\"port_name\":\"http\","
 		   "\"vip\":\"10.96.0.10\",\"port\":9080,\"protocol\":\"tcp\","
-		   "\"backends\":[{\"id\":1,\"address\":\"10.0.0.1\",\"port\":8080,"
-		   "\"workload\":\"default/reviews-v1\"},{\"id\":2,"
-		   "\"address\":\"10.0.0.2\",\"port\":8080,"
-		   "\"workload\":\"default/reviews-v2\"}]}",
-		   "reviews JSON");
-	ASSERT_HAS(out, "\"vip\":\"fd00::a\",\"port\":53,\"protocol\":\"udp\"",
+		   "\"route\":["
+		   "{\"cluster\":\"" FIX_V1 "\",\"cluster_id\":1,\"weight\":80,"
+		   "\"share\":0.8,\"policy\":\"least_request\","
+		   "\"backends\":[" J_BE1(2) "," J_BE2(1) "]},"
+		   "{\"cluster\":\"" FIX_V2 "\",\"cluster_id\":2,\"weight\":20,"
+		   "\"share\":0.2,\"policy\":\"round_robin\","
+		   "\"backends\":[" J_BE3(1) "]}],"
+		   "\"backends\":[" J_BE1(2) "," J_BE2(1) "," J_BE3(1) "]}",
+		   "weighted two-cluster route JSON");
+	ASSERT_HAS(out,
+		   "\"port\":9443,\"protocol\":\"tcp\",\"route\":["
+		   "{\"cluster\":\"" FIX_TLS "\",\"cluster_id\":3,\"weight\":1,"
+		   "\"share\":1,\"policy\":\"maglev\","
+		   "\"backends\":[" J_BE2(1) "," J_BE3(1) "]}],"
+		   "\"backends\":[" J_BE2(1) "," J_BE3(1) "]}",
+		   "maglev route JSON");
+	ASSERT_HAS(out,
+		   "\"vip\":\"fd00::a\",\"port\":53,\"protocol\":\"udp\","
+		   "\"route\":[{\"cluster\":\"" FIX_DNS "\",\"cluster_id\":4,"
+		   "\"weight\":1,\"share\":1,\"policy\":\"random\","
+		   "\"backends\":[" J_BE5(1) "]}],\"backends\":[" J_BE5(1) "]}",
 		   "v6 JSON");
-	ASSERT_HAS(out, "\"port_name\":\"http\",\"vip\":\"10.96.0.20\","
-			"\"port\":9080,\"protocol\":\"tcp\",\"backends\":[]}",
-		   "empty backends");
-	ASSERT_TRUE(out[0] == '[', "a JSON array");
-	ASSERT_ORDER(out, "\"port\":9080,\"protocol\":\"tcp\",\"backends\":[{",
+	ASSERT_HAS(out,
+		   "\"port_name\":\"http\",\"vip\":\"10.96.0.20\",\"port\":9080,"
+		   "\"protocol\":\"tcp\",\"route\":[{\"cluster\":\"" FIX_RATINGS
+		   "\",\"cluster_id\":6,\"weight\":1,\"share\":1,"
+		   "\"policy\":\"least_request\",\"backends\":[]}],"
+		   "\"backends\":[]}",
+		   "empty cluster JSON");
+	ASSERT_HAS(out,
+		   "\"policy\":\"passthrough\",\"backends\":[]}],"
+		   "\"backends\":[]}",
+		   "passthrough JSON");
+	ASSERT_ORDER(out, "\"port\":9080,\"protocol\":\"tcp\",\"route\":[{",
 		     "\"port\":9443", "JSON sorted too");
 
 	/* Options after the object work as well. */
@@ -598,8 +826,162 @@ WEFT_KERNEL_TEST(cli_service_list)
 	ASSERT_STREQ(again, out, "same JSON");
 
 	log_bpftool(&f, "weft_services");
-	log_bpftool(&f, "weft_service_meta");
-	log_bpftool(&f, "weft_counters");
+	log_bpftool(&f, "weft_clusters");
+	log_bpftool(&f, "weft_cluster_slots");
+	log_bpftool(&f, "weft_cluster_meta");
+
+	/* A route naming a cluster that is gone, split in thirds. */
+	addr_v4(&ratings, "10.96.0.20");
+	if (!ASSERT_OK(put_route(&f, &ratings, 9080, IPPROTO_TCP, 3,
+				 (struct fix_dest[]){ { 99, 1 }, { 6, 2 } }, 2),
+		       "route to cluster 99"))
+		goto out;
+	ASSERT_EQ(run_cli(out, CLI_OUT_MAX, "-p '%s' service list 2>&1", f.dir),
+		  0, "missing cluster: still listed");
+	ASSERT_HAS(out, "service 3: route names cluster 99, which is missing",
+		   "warned");
+	line_of(out, "10.96.0.20:9080/tcp", line, sizeof(line));
+	ASSERT_HAS(line, "  0  #99 33.3%, ratings 66.7%", "summary");
+	line_of(out, "#99 (missing)", line, sizeof(line));
+	ASSERT_HAS(line, "33.3%  #99 (missing)", "missing cluster row");
+	ASSERT_EQ(run_cli(out, CLI_OUT_MAX, "-j -p '%s' service list 2>/dev/null",
+			  f.dir),
+		  0, "-j missing cluster");
+	ASSERT_JSON(out, "missing cluster");
+	ASSERT_HAS(out,
+		   "\"route\":[{\"cluster\":null,\"cluster_id\":99,\"weight\":1,"
+		   "\"share\":0.333,\"policy\":null,\"backends\":[]},"
+		   "{\"cluster\":\"" FIX_RATINGS "\",\"cluster_id\":6,"
+		   "\"weight\":2,\"share\":0.667,",
+		   "missing cluster JSON, thirds rounded");
+
+	/*
+	 * Weights that do not add up (not what the agent writes): shown as
+	 * the datapath picks, dests[0] taking what no weight_end claims.
+	 * Another service's cluster is labelled with its host.
+	 */
+	{
+		struct weft_service_key key = { .vip = ratings,
+						.port = htons(9080),
+						.proto = IPPROTO_TCP };
+		struct weft_service val = {
+			.service_id = 3, .ndests = 2, .weight_total = 4,
+			.dests = { { 6, 1 }, { 1, 2 } },
+		};
+
+		ASSERT_OK(bpf_map_update_elem(map_fd(&f, "weft_services"), &key,
+					      &val, BPF_ANY),
+			  "short route");
+	}
+	ASSERT_EQ(run_cli(out, CLI_OUT_MAX, "-p '%s' service list", f.dir), 0,
+		  "short route");
+	line_of(out, "10.96.0.20:9080/tcp", line, sizeof(line));
+	ASSERT_HAS(line, "  2  ratings 75.0%, reviews/v1 25.0%",
+		   "leftover to the first destination");
+
+	/* Every destination weighs 0: no destination, refused. */
+	if (!ASSERT_OK(put_route(&f, &ratings, 9080, IPPROTO_TCP, 3, NULL, 0),
+		       "empty route"))
+		goto out;
+	ASSERT_EQ(run_cli(out, CLI_OUT_MAX, "-p '%s' service list", f.dir), 0,
+		  "empty route");
+	line_of(out, "10.96.0.20:9080/tcp", line, sizeof(line));
+	ASSERT_HAS(line, "  0  refused (no destination)", "refused");
+	ASSERT_EQ(run_cli(out, CLI_OUT_MAX, "-j -p '%s' service list", f.dir), 0,
+		  "-j empty route");
+	ASSERT_HAS(out, "\"vip\":\"10.96.0.20\",\"port\":9080,\"protocol\":\"tcp\","
+			"\"route\":[],\"backends\":[]}",
+		   "empty route JSON");
+out:
+	fixture_teardown(&f);
+free:
+	free(out);
+	free(again);
+}
+
+WEFT_KERNEL_TEST(cli_cluster_list)
+{
+	char *out = malloc(CLI_OUT_MAX), *again = malloc(CLI_OUT_MAX);
+	struct weft_slot_key slot = { .cluster_id = 1, .slot = 1 };
+	__u32 gone = 77;
+	char line[512];
+	struct fixture f;
+
+	if (!ASSERT_NOT_NULL(out, "malloc") || !ASSERT_NOT_NULL(again, "malloc"))
+		goto free;
+	if (!fixture_setup(&f, 0))
+		goto free;
+	if (!ASSERT_EQ(run_cli(out, CLI_OUT_MAX, "-p '%s' cluster list", f.dir),
+		       0, "cluster list"))
+		goto out;
+	ASSERT_TRUE(!strncmp(out, "ID  NAME  ", 10), "header");
+	ASSERT_HAS(out, "  POLICY         SLOTS  MAGLEV  ENDPOINTS\n", "header");
+	ASSERT_ORDER(out, FIX_V1, FIX_V2, "by id");
+	ASSERT_ORDER(out, FIX_DNS, FIX_EXT, "by id");
+	ASSERT_ORDER(out, FIX_EXT, FIX_RATINGS, "by id");
+	line_of(out, FIX_V1, line, sizeof(line));
+	ASSERT_TRUE(!strncmp(line, " 1  " FIX_V1, 4 + strlen(FIX_V1)),
+		    "ids right-aligned");
+	ASSERT_HAS(line, "  least_request      3       -  10.0.0.1:8080*2,10.0.0.2:8080",
+		   "slots, no maglev table, weighted backends");
+	line_of(out, FIX_TLS, line, sizeof(line));
+	ASSERT_HAS(line, "  maglev             2       3  10.0.0.2:8080,10.0.0.3:8080",
+		   "maglev table index");
+	line_of(out, FIX_EXT, line, sizeof(line));
+	ASSERT_HAS(line, "  passthrough        0       -  -", "passthrough");
+
+	ASSERT_EQ(run_cli(again, CLI_OUT_MAX, "-p '%s' c l", f.dir), 0, "c l");
+	ASSERT_STREQ(again, out, "c l == cluster list");
+
+	if (!ASSERT_EQ(run_cli(out, CLI_OUT_MAX, "-j -p '%s' cluster list",
+			       f.dir),
+		       0, "-j cluster list"))
+		goto out;
+	ASSERT_JSON(out, "cluster list");
+	ASSERT_STREQ(out,
+		     "[{\"id\":1,\"name\":\"" FIX_V1 "\",\"policy\":\"least_request\","
+		     "\"slots\":3,\"maglev_table\":null,"
+		     "\"backends\":[" J_BE1(2) "," J_BE2(1) "]},"
+		     "{\"id\":2,\"name\":\"" FIX_V2 "\",\"policy\":\"round_robin\","
+		     "\"slots\":1,\"maglev_table\":null,"
+		     "\"backends\":[" J_BE3(1) "]},"
+		     "{\"id\":3,\"name\":\"" FIX_TLS "\",\"policy\":\"maglev\","
+		     "\"slots\":2,\"maglev_table\":3,"
+		     "\"backends\":[" J_BE2(1) "," J_BE3(1) "]},"
+		     "{\"id\":4,\"name\":\"" FIX_DNS "\",\"policy\":\"random\","
+		     "\"slots\":1,\"maglev_table\":null,"
+		     "\"backends\":[" J_BE5(1) "]},"
+		     "{\"id\":5,\"name\":\"" FIX_EXT "\",\"policy\":\"passthrough\","
+		     "\"slots\":0,\"maglev_table\":null,\"backends\":[]},"
+		     "{\"id\":6,\"name\":\"" FIX_RATINGS "\","
+		     "\"policy\":\"least_request\",\"slots\":0,"
+		     "\"maglev_table\":null,\"backends\":[]}]\n",
+		     "cluster list JSON");
+	log_bpftool(&f, "weft_backend_active");
+
+	/* Mid-update: a slot gone, a slot naming a backend that is gone. */
+	ASSERT_OK(bpf_map_delete_elem(map_fd(&f, "weft_cluster_slots"), &slot),
+		  "delete slot 1 of cluster 1");
+	slot = (struct weft_slot_key){ .cluster_id = 2, .slot = 0 };
+	ASSERT_OK(bpf_map_update_elem(map_fd(&f, "weft_cluster_slots"), &slot,
+				      &gone, BPF_ANY),
+		  "cluster 2 slot 0 -> backend 77");
+	ASSERT_EQ(run_cli(out, CLI_OUT_MAX, "-p '%s' cluster list 2>&1", f.dir),
+		  0, "broken chain: still listed");
+	ASSERT_HAS(out, "cluster 1: slot 1 of 3 missing", "slot warning");
+	ASSERT_HAS(out, "cluster 2: a slot names backend 77, which is missing",
+		   "backend warning");
+	ASSERT_HAS(out, FIX_V1 "   least_request      3       -  10.0.0.1:8080*2\n",
+		   "what is left");
+	ASSERT_EQ(run_cli(out, CLI_OUT_MAX, "-j -p '%s' cluster list 2>/dev/null",
+			  f.dir),
+		  0, "-j broken chain");
+	ASSERT_JSON(out, "broken chain");
+	ASSERT_HAS(out, "\"slots\":3,\"maglev_table\":null,\"backends\":["
+			J_BE1(2) "]}",
+		   "slots announced, backends found");
+	ASSERT_HAS(out, "\"slots\":1,\"maglev_table\":null,\"backends\":[]}",
+		   "backend 77 left out");
 out:
 	fixture_teardown(&f);
 free:
@@ -617,8 +999,8 @@ WEFT_KERNEL_TEST(cli_backend_list)
 	if (!ASSERT_EQ(run_cli(out, sizeof(out), "-p '%s' b l", f.dir), 0,
 		       "b l"))
 		goto out;
-	ASSERT_HAS(out, "ID", "header");
-	ASSERT_HAS(out, "WORKLOAD", "header");
+	ASSERT_TRUE(!strncmp(out, "ID  ADDRESS  ", 13), "header");
+	ASSERT_HAS(out, "  WORKLOAD             REFS  ACTIVE\n", "header");
 	ASSERT_HAS(out, "10.0.0.2:8080", "v4 backend");
 	ASSERT_HAS(out, "default/reviews-v2", "workload");
 	ASSERT_HAS(out, "[fd00::1:5]:5353", "v6 backend");
@@ -626,9 +1008,10 @@ WEFT_KERNEL_TEST(cli_backend_list)
 	ASSERT_ORDER(out, "[fd00::1:5]:5353", "10.0.0.9:80", "by id");
 	line_of(out, "10.0.0.9:80 ", line, sizeof(line));
 	ASSERT_HAS(line, " -  ", "no metadata shows '-'");
-	ASSERT_HAS(line, "   0", "no refs");
-	line_of(out, "10.0.0.2:8080", line, sizeof(line));
-	ASSERT_TRUE(line[0] == ' ' && strstr(line, "2  10.0.0.2:8080  "),
+	ASSERT_HAS(line, "     0      -1", "no refs, signed active count");
+	line_of(out, "10.0.0.1:8080", line, sizeof(line));
+	ASSERT_HAS(line, "     1       3", "refs and active");
+	ASSERT_TRUE(line[0] == ' ' && strstr(line, "1  10.0.0.1:8080  "),
 		    "ids right-aligned");
 
 	if (!ASSERT_EQ(run_cli(out, sizeof(out), "-j -p '%s' backend list",
@@ -636,23 +1019,25 @@ WEFT_KERNEL_TEST(cli_backend_list)
 		       0, "-j backend list"))
 		goto out;
 	ASSERT_JSON(out, "backend list");
-	ASSERT_HAS(out,
-		   "[{\"id\":1,\"address\":\"10.0.0.1\",\"port\":8080,"
-		   "\"workload\":\"default/reviews-v1\",\"refs\":1},"
-		   "{\"id\":2,\"address\":\"10.0.0.2\",\"port\":8080,"
-		   "\"workload\":\"default/reviews-v2\",\"refs\":2},"
-		   "{\"id\":3,\"address\":\"fd00::1:5\",\"port\":5353,"
-		   "\"workload\":\"kube-system/coredns\",\"refs\":1},"
-		   "{\"id\":4,\"address\":\"10.0.0.9\",\"port\":80,"
-		   "\"workload\":\"\",\"refs\":0}]\n",
-		   "backends JSON");
+	ASSERT_STREQ(out,
+		     "[{\"id\":1,\"address\":\"10.0.0.1\",\"port\":8080,"
+		     "\"workload\":\"default/reviews-v1\",\"refs\":1,\"active\":3},"
+		     "{\"id\":2,\"address\":\"10.0.0.2\",\"port\":8080,"
+		     "\"workload\":\"default/reviews-v1\",\"refs\":2,\"active\":0},"
+		     "{\"id\":3,\"address\":\"10.0.0.3\",\"port\":8080,"
+		     "\"workload\":\"default/reviews-v2\",\"refs\":2,\"active\":1},"
+		     "{\"id\":5,\"address\":\"fd00::1:5\",\"port\":5353,"
+		     "\"workload\":\"kube-system/coredns\",\"refs\":1,\"active\":0},"
+		     "{\"id\":9,\"address\":\"10.0.0.9\",\"port\":80,"
+		     "\"workload\":\"\",\"refs\":0,\"active\":-1}]\n",
+		     "backends JSON");
 out:
 	fixture_teardown(&f);
 }
 
 WEFT_KERNEL_TEST(cli_stats)
 {
-	char out[8192], want[512];
+	char out[16384], want[1024], line[512];
 	struct fixture f;
 	unsigned long long n;
 
@@ -664,17 +1049,35 @@ WEFT_KERNEL_TEST(cli_stats)
 		goto out;
 	ASSERT_HAS(out, "CONNECTS", "header");
 	ASSERT_HAS(out, "NO_BACKEND", "header");
+	ASSERT_HAS(out, "  SOURCE  ", "connections header");
+	ASSERT_HAS(out, "  SENT_BYTES  RECEIVED_BYTES\n", "connections header");
 	ASSERT_HAS(out, "lb_hit", "counter name");
+	ASSERT_HAS(out, "lb_cluster_missing", "v2 counter name");
+	ASSERT_HAS(out, "lb_passthrough", "v2 counter name");
 	ASSERT_HAS(out, "revnat_update_fail", "counter name");
 	ASSERT_ORDER(out, "kube-dns.", "reviews.", "sorted by host");
-	ASSERT_ORDER(out, "NO_BACKEND", "COUNTER", "services, then counters");
+	ASSERT_ORDER(out, "NO_BACKEND", "RECEIVED_BYTES",
+		     "services, then connections");
+	ASSERT_ORDER(out, "RECEIVED_BYTES", "COUNTER",
+		     "connections, then counters");
+	line_of(out, "10.1.0.6", line, sizeof(line));
+	ASSERT_HAS(line, FIX_REVIEWS "  10.96.0.10:9080/tcp  10.0.0.3:8080",
+		   "connection: host, service, backend");
+	ASSERT_HAS(line, "default/reviews-v2  10.1.0.6", "workload, source");
+	ASSERT_TRUE(strlen(line) > 2 &&
+			    !strcmp(line + strlen(line) - 2, " 0"),
+		    "received bytes last");
+	line_of(out, "#42", line, sizeof(line));
+	ASSERT_HAS(line, "10.96.0.10:9443/tcp  #42  ", "gone backend by id");
+	ASSERT_ORDER(out, "10.1.0.6", "#42", "connections in service order");
 
 	if (!ASSERT_EQ(run_cli(out, sizeof(out), "-j -p '%s' stats", f.dir), 0,
 		       "-j stats"))
 		goto out;
 	ASSERT_JSON(out, "stats");
+	ASSERT_TRUE(!strncmp(out, "{\"services\":[{", 14), "stats shape");
 	snprintf(want, sizeof(want),
-		 "{\"id\":1,\"host\":\"reviews.default.svc.cluster.local\","
+		 "{\"id\":1,\"host\":\"" FIX_REVIEWS "\","
 		 "\"vip\":\"10.96.0.10\",\"port\":9080,\"protocol\":\"tcp\","
 		 "\"connects\":%llu,\"datagrams\":0,\"no_backend\":0}",
 		 n * (n + 1) / 2);
@@ -688,20 +1091,177 @@ WEFT_KERNEL_TEST(cli_stats)
 		 "\"connects\":0,\"datagrams\":0,\"no_backend\":%llu}", n);
 	ASSERT_HAS(out, want, "no_backend summed");
 	snprintf(want, sizeof(want),
+		 "\"connections\":["
+		 "{\"service_id\":1,\"host\":\"" FIX_REVIEWS "\","
+		 "\"backend_id\":1,\"backend_address\":\"10.0.0.1\","
+		 "\"backend_port\":8080,\"workload\":\"default/reviews-v1\","
+		 "\"source\":\"10.1.0.5\",\"opened\":%llu,\"closed\":%llu,"
+		 "\"sent_bytes\":%llu,\"received_bytes\":%llu},"
+		 "{\"service_id\":1,\"host\":\"" FIX_REVIEWS "\","
+		 "\"backend_id\":3,\"backend_address\":\"10.0.0.3\","
+		 "\"backend_port\":8080,\"workload\":\"default/reviews-v2\","
+		 "\"source\":\"10.1.0.6\",\"opened\":1,\"closed\":0,"
+		 "\"sent_bytes\":0,\"received_bytes\":0},"
+		 "{\"service_id\":4,\"host\":\"" FIX_REVIEWS "\","
+		 "\"backend_id\":42,\"backend_address\":null,"
+		 "\"backend_port\":null,\"workload\":\"\","
+		 "\"source\":\"10.1.0.5\",\"opened\":%llu,\"closed\":%llu,"
+		 "\"sent_bytes\":%llu,\"received_bytes\":%llu}],",
+		 2 * n, n, 100 * n + n * (n - 1) / 2, 1000 * n, n, n, 10 * n,
+		 20 * n);
+	ASSERT_HAS(out, want, "connections summed over CPUs");
+	snprintf(want, sizeof(want),
 		 "\"counters\":{\"lb_hit\":%llu,\"lb_no_backend\":%llu,"
 		 "\"lb_slot_missing\":0,\"lb_backend_missing\":0,"
+		 "\"lb_cluster_missing\":0,\"lb_passthrough\":%llu,"
 		 "\"revnat_hit\":%llu,\"revnat_update_fail\":0}}\n",
-		 10 * n, n, 3 * n);
+		 10 * n, n, 2 * n, 3 * n);
 	ASSERT_HAS(out, want, "counters");
-	ASSERT_TRUE(!strncmp(out, "{\"services\":[{", 14), "stats shape");
+	log_bpftool(&f, "weft_tcp_stats");
 out:
 	fixture_teardown(&f);
 }
 
+/*
+ * docs/debugging.md follows a VIP through the maps with bpftool; the same
+ * commands run here against the fixture, so the guide stays true.
+ */
+#define JQ_TCP_STATS                                                         \
+	"jq -c '.[].formatted | {service: .key.service_id, "                 \
+	"backend: .key.backend_id, source: (.key.source.b[12:] | join(\".\")), " \
+	"opened: ([.values[].value.opened] | add), "                         \
+	"closed: ([.values[].value.closed] | add), "                         \
+	"sent_bytes: ([.values[].value.sent_bytes] | add), "                 \
+	"received_bytes: ([.values[].value.received_bytes] | add)}'"
+
+WEFT_KERNEL_TEST(cli_bpftool_walk)
+{
+	char *out = malloc(CLI_OUT_MAX), want[512];
+	unsigned long long n;
+	struct fixture f;
+	char maps[256];
+
+	if (!ASSERT_NOT_NULL(out, "malloc"))
+		return;
+	if (run_sh(out, CLI_OUT_MAX,
+		   "command -v bpftool >/dev/null && command -v jq >/dev/null")) {
+		test_skip("needs bpftool and jq");
+		free(out);
+		return;
+	}
+	if (!fixture_setup(&f, 0))
+		goto free;
+	if (!f.btf) {
+		test_skip("no BTF: bpftool shows raw bytes only");
+		goto out;
+	}
+	n = (unsigned long long)f.ncpus;
+	snprintf(maps, sizeof(maps), "%s/%s", f.dir, WEFT_PIN_MAPS_DIR);
+
+	/* 10.96.0.10:9080/tcp: the VIP IPv4-mapped, the port in network
+	 * order, the protocol, 5 bytes of padding. */
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool map lookup pinned %s/weft_services key hex "
+			 "00 00 00 00 00 00 00 00 00 00 ff ff 0a 60 00 0a "
+			 "23 78 06 00 00 00 00 00",
+			 maps),
+		  0, "route of 10.96.0.10:9080/tcp");
+	ASSERT_HAS(out, "\"service_id\": 1,", "service id");
+	ASSERT_HAS(out, "\"ndests\": 2,", "two destinations");
+	ASSERT_HAS(out, "\"weight_total\": 100,", "weight total");
+	ASSERT_HAS(out, "\"cluster_id\": 1,\n                \"weight_end\": 80",
+		   "v1 up to 80");
+	ASSERT_HAS(out, "\"cluster_id\": 2,\n                \"weight_end\": 100",
+		   "v2 up to 100");
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool map lookup pinned %s/weft_clusters key 1 0 0 0",
+			 maps),
+		  0, "cluster 1");
+	ASSERT_HAS(out, "\"count\": 3,\n        \"policy\": 0,", "3 slots");
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool map lookup pinned %s/weft_cluster_meta key 1 0 0 0",
+			 maps),
+		  0, "cluster 1 name");
+	ASSERT_HAS(out, "\"name\": \"" FIX_V1 "\"", "name");
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool map lookup pinned %s/weft_cluster_slots "
+			 "key 1 0 0 0 0 0 0 0",
+			 maps),
+		  0, "cluster 1 slot 0");
+	ASSERT_HAS(out, "\"value\": 1\n", "backend 1");
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool -j map dump pinned %s/weft_cluster_slots | "
+			 "jq -c '[.[].formatted | select(.key.cluster_id == 1)] | "
+			 "sort_by(.key.slot) | map(.value)'",
+			 maps),
+		  0, "all slots of cluster 1");
+	ASSERT_STREQ(out, "[1,2,1]\n", "slot order");
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool map lookup pinned %s/weft_backends key 1 0 0 0",
+			 maps),
+		  0, "backend 1");
+	ASSERT_HAS(out, "255,255,10,0,0,1\n", "10.0.0.1");
+	ASSERT_HAS(out, "\"port\": 36895,", "8080 in network order");
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool map lookup pinned %s/weft_backend_active key 1 0 0 0",
+			 maps),
+		  0, "backend 1 active");
+	ASSERT_HAS(out, "\"value\": 3\n", "3 connections");
+	/* Table 3 starts at 3 * WEFT_MAGLEV_SIZE, little-endian. */
+	ASSERT_EQ(3 * WEFT_MAGLEV_SIZE, 0x2ff7, "maglev index in the guide");
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool map lookup pinned %s/weft_maglev key 0xf7 0x2f 0 0",
+			 maps),
+		  0, "maglev table 3, entry 0");
+	ASSERT_HAS(out, "\"value\": 2\n", "backend 2");
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool -j map dump pinned %s/weft_tcp_stats | " JQ_TCP_STATS,
+			 maps),
+		  0, "tcp stats summed");
+	snprintf(want, sizeof(want),
+		 "{\"service\":1,\"backend\":1,\"source\":\"10.1.0.5\","
+		 "\"opened\":%llu,\"closed\":%llu,\"sent_bytes\":%llu,"
+		 "\"received_bytes\":%llu}\n",
+		 2 * n, n, 100 * n + n * (n - 1) / 2, 1000 * n);
+	ASSERT_HAS(out, want, "as weft stats sums them");
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool -j map dump pinned %s/weft_counters | "
+			 "jq -c '[.[].formatted | {key, total: ([.values[].value] | add)}]'",
+			 maps),
+		  0, "counters summed");
+	snprintf(want, sizeof(want),
+		 "[{\"key\":0,\"total\":%llu},{\"key\":1,\"total\":%llu},"
+		 "{\"key\":2,\"total\":0},{\"key\":3,\"total\":0},"
+		 "{\"key\":4,\"total\":0},{\"key\":5,\"total\":%llu},"
+		 "{\"key\":6,\"total\":%llu},{\"key\":7,\"total\":0}]\n",
+		 10 * n, n, 2 * n, 3 * n);
+	ASSERT_STREQ(out, want, "as weft stats sums them");
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool -j map lookup pinned %s/weft_service_stats key 1 0 0 0 | "
+			 "jq -c '.formatted.values | map(.value) | "
+			 "{connects: (map(.connects) | add), "
+			 "datagrams: (map(.datagrams) | add), "
+			 "no_backend: (map(.no_backend) | add)}'",
+			 maps),
+		  0, "service stats summed");
+	snprintf(want, sizeof(want),
+		 "{\"connects\":%llu,\"datagrams\":0,\"no_backend\":0}\n",
+		 n * (n + 1) / 2);
+	ASSERT_STREQ(out, want, "as weft stats sums them");
+	run_sh(out, CLI_OUT_MAX,
+	       "bpftool map lookup pinned %s/weft_rr_state key 1 0 0 0", maps);
+out:
+	fixture_teardown(&f);
+free:
+	free(out);
+}
+
 WEFT_KERNEL_TEST(cli_status)
 {
-	char out[4096], missing[PATH_MAX + 16];
+	char out[4096], missing[PATH_MAX + 16], want[512];
+	struct weft_agent_state st;
 	struct fixture f;
+	__u32 zero = 0;
 	FILE *cfg;
 	int fd;
 
@@ -712,16 +1272,55 @@ WEFT_KERNEL_TEST(cli_status)
 		goto out;
 	ASSERT_HAS(out, "node-test", "node");
 	ASSERT_HAS(out, "generation:   42", "generation");
+	snprintf(want, sizeof(want), "abi version:  %d\n", WEFT_ABI_VERSION);
+	ASSERT_HAS(out, want, "abi version");
+	ASSERT_HAS(out, "services:     5\n", "services");
 	ASSERT_HAS(out, "2023-11-14T22:13:20Z", "applied at");
+	ASSERT_HAS(out, "rejected:     0\n", "nothing rejected");
+	ASSERT_FALSE(strstr(out, "reason:"), "no reason");
 
 	if (!ASSERT_EQ(run_cli(out, sizeof(out), "-j -p '%s' statu", f.dir), 0,
 		       "-j statu"))
 		goto out;
-	ASSERT_STREQ(out,
-		     "{\"installed\":true,\"node\":\"node-test\","
-		     "\"generation\":42,\"applied_at\":\"2023-11-14T22:13:20Z\","
-		     "\"abi_version\":1,\"services\":4,\"backends\":4}\n",
-		     "status JSON");
+	snprintf(want, sizeof(want),
+		 "{\"installed\":true,\"node\":\"node-test\","
+		 "\"generation\":42,\"applied_at\":\"2023-11-14T22:13:20Z\","
+		 "\"abi_version\":%d,\"services\":5,\"backends\":5,"
+		 "\"rejected_total\":0,\"rejected_at\":null,"
+		 "\"rejected_reason\":null}\n",
+		 WEFT_ABI_VERSION);
+	ASSERT_STREQ(out, want, "status JSON");
+
+	/* The agent refused the newest config: status says so, and why. */
+	if (!ASSERT_OK(bpf_map_lookup_elem(map_fd(&f, "weft_agent_state"), &zero,
+					   &st),
+		       "read agent state"))
+		goto out;
+	st.rejected_ns = (1700000000ull + 60) * 1000000000ull;
+	st.rejected_total = 2;
+	snprintf(st.rejected_reason, sizeof(st.rejected_reason),
+		 "mesh/reviews.yaml:12: VirtualService default/reviews:\n"
+		 "every route weight is 0");
+	if (!ASSERT_OK(bpf_map_update_elem(map_fd(&f, "weft_agent_state"), &zero,
+					   &st, BPF_ANY),
+		       "record a rejection"))
+		goto out;
+	ASSERT_EQ(run_cli(out, sizeof(out), "-p '%s' status", f.dir), 0,
+		  "status, rejected");
+	ASSERT_HAS(out,
+		   "rejected:     2\n"
+		   "rejected at:  2023-11-14T22:14:20Z\n"
+		   "reason:       mesh/reviews.yaml:12: VirtualService "
+		   "default/reviews:?every route weight is 0\n",
+		   "rejection, control bytes shown as '?'");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-j -p '%s' status", f.dir), 0,
+		  "-j status, rejected");
+	ASSERT_JSON(out, "status, rejected");
+	ASSERT_HAS(out,
+		   "\"rejected_total\":2,\"rejected_at\":\"2023-11-14T22:14:20Z\","
+		   "\"rejected_reason\":\"mesh/reviews.yaml:12: VirtualService "
+		   "default/reviews:\\nevery route weight is 0\"}\n",
+		   "rejection JSON");
 
 	/* The pin dir from a node config file (-p still wins over it). */
 	snprintf(f.cfg, sizeof(f.cfg), "/tmp/weft-test-cli-XXXXXX");
@@ -831,7 +1430,7 @@ out:
 
 WEFT_KERNEL_TEST(cli_empty_and_abi_mismatch)
 {
-	char out[4096];
+	char out[4096], want[512];
 	struct fixture f;
 
 	if (!fixture_setup(&f, FIX_NO_DATA))
@@ -839,27 +1438,68 @@ WEFT_KERNEL_TEST(cli_empty_and_abi_mismatch)
 	ASSERT_EQ(run_cli(out, sizeof(out), "-j -p '%s' service list", f.dir),
 		  0, "empty list");
 	ASSERT_STREQ(out, "[]\n", "empty JSON array");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-j -p '%s' cluster list", f.dir),
+		  0, "empty cluster list");
+	ASSERT_STREQ(out, "[]\n", "empty JSON array");
 	ASSERT_EQ(run_cli(out, sizeof(out), "-p '%s' backend list", f.dir), 0,
 		  "empty text");
-	ASSERT_HAS(out, "ID  ADDRESS  WORKLOAD  REFS\n", "header only");
+	ASSERT_STREQ(out, "ID  ADDRESS  WORKLOAD  REFS  ACTIVE\n", "header only");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-p '%s' service list", f.dir), 0,
+		  "empty service text");
+	ASSERT_STREQ(out,
+		     "HOST  NAMESPACE  SERVICE  BACKENDS  ROUTE\n"
+		     "    SHARE  CLUSTER  POLICY  ENDPOINTS\n",
+		     "both headers only");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-j -p '%s' stats", f.dir), 0,
+		  "empty stats");
+	ASSERT_HAS(out, "\"connections\":[],\"counters\":{\"lb_hit\":0,",
+		   "no connection");
 	ASSERT_EQ(run_cli(out, sizeof(out), "-j -p '%s' status", f.dir), 0,
 		  "status, never applied");
 	ASSERT_HAS(out, "\"applied_at\":null", "never applied");
 	fixture_teardown(&f);
 
-	if (!fixture_setup(&f, FIX_BAD_BACKENDS))
+	/* The type is checked too: a weft_tcp_stats that is not per-CPU. */
+	if (!fixture_setup_bad(&f, FIX_NO_DATA | FIX_BAD_TYPE, "weft_tcp_stats"))
 		return;
-	ASSERT_EQ(run_cli(out, sizeof(out), "-j -p '%s' backend list", f.dir),
-		  1, "ABI mismatch");
-	ASSERT_HAS(out, "{\"error\":\"", "JSON error");
-	ASSERT_HAS(out, "weft_backends", "names the map");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-p '%s' stats 2>&1", f.dir), 1,
+		  "wrong map type");
+	snprintf(want, sizeof(want),
+		 "weft: error: %s/maps/weft_tcp_stats: type %d key %zu value %zu "
+		 "bytes, this weft (ABI %d) expects type %d key %zu value %zu; "
+		 "use the weft of the running weftd\n",
+		 f.dir, BPF_MAP_TYPE_LRU_HASH, sizeof(struct weft_tcp_stats_key),
+		 sizeof(struct weft_tcp_stats), WEFT_ABI_VERSION,
+		 BPF_MAP_TYPE_LRU_PERCPU_HASH, sizeof(struct weft_tcp_stats_key),
+		 sizeof(struct weft_tcp_stats));
+	ASSERT_STREQ(out, want, "type mismatch explained");
 	fixture_teardown(&f);
+}
+
+/* Every pinned map is checked before anything is read. */
+WEFT_KERNEL_TEST(cli_layout_check_every_map)
+{
+	char out[4096], want[256];
+	struct fixture f;
+
+	for (size_t i = 0; i < NMAPS; i++) {
+		if (!fixture_setup_bad(&f, FIX_NO_DATA | FIX_BAD_SIZE,
+				       map_defs[i].name))
+			return;
+		ASSERT_EQ(run_cli(out, sizeof(out), "-j -p '%s' status", f.dir),
+			  1, map_defs[i].name);
+		ASSERT_JSON(out, "layout error");
+		snprintf(want, sizeof(want), "{\"error\":\"%s/maps/%s: type ",
+			 f.dir, map_defs[i].name);
+		ASSERT_HAS(out, want, "names the map");
+		fixture_teardown(&f);
+	}
 }
 
 /* Usage errors need no datapath. */
 WEFT_TEST(cli_usage_errors)
 {
-	char out[4096];
+	char out[4096], want[64];
 
 	ASSERT_EQ(run_cli(out, sizeof(out), "s l 2>&1"), 2, "ambiguous");
 	ASSERT_HAS(out, "ambiguous object 's': service, stats, status", "text");
@@ -873,6 +1513,10 @@ WEFT_TEST(cli_usage_errors)
 	ASSERT_EQ(run_cli(out, sizeof(out), "-j service frob"), 2,
 		  "unknown command");
 	ASSERT_HAS(out, "unknown service command 'frob'", "unknown command");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-j c frob"), 2,
+		  "unknown cluster command");
+	ASSERT_HAS(out, "unknown cluster command 'frob' (one of: list, help)",
+		   "c is cluster");
 	ASSERT_EQ(run_cli(out, sizeof(out), "-j service list extra"), 2,
 		  "extra argument");
 	ASSERT_EQ(run_cli(out, sizeof(out), "-j --frob status"), 2,
@@ -886,6 +1530,7 @@ WEFT_TEST(cli_usage_errors)
 
 	ASSERT_EQ(run_cli(out, sizeof(out), "help"), 0, "help");
 	ASSERT_HAS(out, "service list", "help text");
+	ASSERT_HAS(out, "cluster list", "help text");
 	ASSERT_EQ(run_cli(out, sizeof(out), "-h"), 0, "-h");
 	ASSERT_HAS(out, "Usage: weft", "-h text");
 	ASSERT_EQ(run_cli(out, sizeof(out), "-j h"), 0, "-j help");
@@ -893,5 +1538,6 @@ WEFT_TEST(cli_usage_errors)
 	ASSERT_EQ(run_cli(out, sizeof(out), "ve"), 0, "version");
 	ASSERT_HAS(out, "weft ", "version text");
 	ASSERT_EQ(run_cli(out, sizeof(out), "-j version"), 0, "-j version");
-	ASSERT_HAS(out, "\"abi_version\":1", "version JSON");
+	snprintf(want, sizeof(want), "\"abi_version\":%d,", WEFT_ABI_VERSION);
+	ASSERT_HAS(out, want, "version JSON");
 }

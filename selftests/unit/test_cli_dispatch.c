@@ -5,9 +5,10 @@
 #include "../test.h"
 #include "cli_dispatch.h"
 
-/* The table is only looked up here; fn is never called. */
+/* The objects of tools/weft/main.c; only looked up, fn is never called. */
 static const struct cli_cmd objects[] = {
 	{ "service", NULL },
+	{ "cluster", NULL },
 	{ "backend", NULL },
 	{ "stats", NULL },
 	{ "status", NULL },
@@ -21,11 +22,12 @@ WEFT_TEST(cli_dispatch_prefixes)
 {
 	ASSERT_EQ(cli_lookup(objects, "service"), 0, "exact");
 	ASSERT_EQ(cli_lookup(objects, "se"), 0, "se");
-	ASSERT_EQ(cli_lookup(objects, "b"), 1, "b");
-	ASSERT_EQ(cli_lookup(objects, "stats"), 2, "stats exact");
-	ASSERT_EQ(cli_lookup(objects, "statu"), 3, "statu");
-	ASSERT_EQ(cli_lookup(objects, "u"), 4, "u");
-	ASSERT_EQ(cli_lookup(objects, "v"), 6, "v");
+	ASSERT_EQ(cli_lookup(objects, "c"), 1, "c");
+	ASSERT_EQ(cli_lookup(objects, "b"), 2, "b");
+	ASSERT_EQ(cli_lookup(objects, "stats"), 3, "stats exact");
+	ASSERT_EQ(cli_lookup(objects, "statu"), 4, "statu");
+	ASSERT_EQ(cli_lookup(objects, "u"), 5, "u");
+	ASSERT_EQ(cli_lookup(objects, "v"), 7, "v");
 }
 
 WEFT_TEST(cli_dispatch_ambiguous)

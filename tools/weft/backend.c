@@ -24,6 +24,7 @@ static void backend_json(struct cli_ctx *ctx, const struct snapshot *snap)
 		json_kv_u64(w, "port", ntohs(b->be.port));
 		json_kv_string(w, "workload", b->workload);
 		json_kv_u64(w, "refs", b->refs);
+		json_kv_i64(w, "active", b->active);
 		json_object_end(w);
 	}
 	json_array_end(w);
@@ -32,20 +33,21 @@ static void backend_json(struct cli_ctx *ctx, const struct snapshot *snap)
 static int backend_text(const struct snapshot *snap)
 {
 	static const char *const header[] = { "ID", "ADDRESS", "WORKLOAD",
-					      "REFS" };
-	char id[16], addr[CLI_ADDR_PORT_LEN], refs[16];
+					      "REFS", "ACTIVE" };
+	char id[16], addr[CLI_ADDR_PORT_LEN], refs[16], active[24];
 	struct table t;
 	int err;
 
-	/* ID and REFS right-aligned. */
-	err = table_init(&t, 4, header, 1u << 0 | 1u << 3);
+	/* ID, REFS and ACTIVE right-aligned. */
+	err = table_init(&t, 5, header, 1u << 0 | 1u << 3 | 1u << 4);
 	for (size_t i = 0; !err && i < snap->nbackends; i++) {
 		const struct snap_backend *b = &snap->backends[i];
 
 		snprintf(id, sizeof(id), "%u", b->id);
 		snprintf(refs, sizeof(refs), "%u", b->refs);
+		snprintf(active, sizeof(active), "%lld", (long long)b->active);
 		cli_addr_port_str(&b->be.addr, b->be.port, addr, sizeof(addr));
-		err = table_add(&t, id, addr, b->workload, refs);
+		err = table_add(&t, id, addr, b->workload, refs, active);
 	}
 	if (!err)
 		table_print(&t, stdout);
@@ -83,8 +85,10 @@ static int backend_help(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const char text[] =
 		"Usage: weft backend { list | help }\n"
-		"  list  every backend: id, address:port, workload, and how many\n"
-		"        service slots refer to it\n";
+		"  list  every backend: id, address:port, workload, how many\n"
+		"        services (VIP, port, protocol) use it, and its open\n"
+		"        connections (weft_backend_active, what least_request\n"
+		"        compares)\n";
 	int err = cli_no_args(ctx, "backend help", argc, argv);
 
 	return err ? err : cli_usage(ctx, text);

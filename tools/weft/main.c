@@ -28,9 +28,12 @@
 static const char usage_text[] =
 	"Usage: weft [OPTIONS] OBJECT COMMAND [ARGS]\n"
 	"\n"
-	"  service list   services (VIP:port/protocol) with their backends\n"
-	"  backend list   backends with their workload and reference count\n"
-	"  stats          per-service and datapath counters, summed over CPUs\n"
+	"  service list   services (VIP:port/protocol), their weighted route to\n"
+	"                 clusters and the clusters' backends\n"
+	"  cluster list   clusters: policy, slots, backends with their weights\n"
+	"  backend list   backends: workload, references, active connections\n"
+	"  stats          per-service, per-connection-series and datapath\n"
+	"                 counters, summed over CPUs\n"
 	"  status         the agent's last apply: generation, time, counts\n"
 	"  uninstall      remove every weft pin: detach programs, drop maps\n"
 	"  help           this text\n"
@@ -145,50 +148,113 @@ const char *cli_addr_port_str(const union weft_addr *addr, __be16 port,
 	return buf;
 }
 
+static const char *const policy_names[WEFT_LB__MAX] = {
+	[WEFT_LB_LEAST_REQUEST] = "least_request",
+	[WEFT_LB_ROUND_ROBIN] = "round_robin",
+	[WEFT_LB_RANDOM] = "random",
+	[WEFT_LB_MAGLEV] = "maglev",
+	[WEFT_LB_PASSTHROUGH] = "passthrough",
+};
+
+const char *cli_policy_str(__u8 policy, char *buf, size_t len)
+{
+	if (policy < WEFT_LB__MAX && policy_names[policy])
+		return policy_names[policy];
+	snprintf(buf, len, "%u", policy);
+	return buf;
+}
+
+static unsigned int cli_permille(__u64 part, __u64 total)
+{
+	return total ? (unsigned int)((part * 1000 + total / 2) / total) : 0;
+}
+
+const char *cli_percent_str(__u64 part, __u64 total, char *buf, size_t len)
+{
+	unsigned int pm = cli_permille(part, total);
+
+	snprintf(buf, len, "%u.%u%%", pm / 10, pm % 10);
+	return buf;
+}
+
+void cli_json_kv_ratio(struct json_writer *w, const char *key, __u64 part,
+		       __u64 total)
+{
+	unsigned int pm = cli_permille(part, total), frac = pm % 1000;
+	int digits = 3;
+
+	/*
+	 * The writer has integers only: write the integer part through it,
+	 * then append the fraction.  Inside an object nothing follows a
+	 * number, so the writer's state stays right.
+	 */
+	json_kv_u64(w, key, pm / 1000);
+	if (!frac || w->err || !w->depth)
+		return;
+	while (frac % 10 == 0) {
+		frac /= 10;
+		digits--;
+	}
+	fprintf(w->out, ".%0*u", digits, frac);
+}
+
 /*
  * The layout every map must have for this build to read it; a datapath
- * pinned by a weftd of another ABI version is refused, not misread.
+ * pinned by a weftd of another ABI version is refused, not misread.  Sizes
+ * and types as in bpf/lib/maps.h; max_entries is not checked (the agent
+ * sizes some maps per node, tests make them small).
  */
+#define NMAPS (sizeof(struct datapath_maps) / sizeof(int))
 static const struct map_layout {
-	const char *name;
-	size_t offset; /* of the fd in struct datapath_maps */
 	__u32 type, key_size, value_size;
-} map_layouts[] = {
-#define LAYOUT(field, name, type, key, value)                              \
-	{ name, offsetof(struct datapath_maps, field), type, sizeof(key),  \
-	  sizeof(value) }
-	LAYOUT(services, "weft_services", BPF_MAP_TYPE_HASH,
-	       struct weft_service_key, struct weft_service_value),
-	LAYOUT(backends, "weft_backends", BPF_MAP_TYPE_HASH, __u32,
-	       struct weft_backend),
-	LAYOUT(sock_revnat, "weft_sock_revnat", BPF_MAP_TYPE_LRU_HASH,
-	       struct weft_revnat_key, struct weft_revnat_value),
-	LAYOUT(service_stats, "weft_service_stats", BPF_MAP_TYPE_PERCPU_ARRAY,
-	       __u32, struct weft_service_stats),
-	LAYOUT(counters, "weft_counters", BPF_MAP_TYPE_PERCPU_ARRAY, __u32,
-	       __u64),
-	LAYOUT(service_meta, "weft_service_meta", BPF_MAP_TYPE_HASH, __u32,
+} map_layouts[NMAPS] = {
+	/* Indexed like the fds (and datapath_map_names); -Woverride-init
+	 * catches a map listed twice, check_layouts() one left out. */
+#define LAYOUT(field, type, key, value)                                      \
+	[offsetof(struct datapath_maps, field) / sizeof(int)] = {            \
+		type, sizeof(key), sizeof(value) }
+	LAYOUT(services, BPF_MAP_TYPE_HASH, struct weft_service_key,
+	       struct weft_service),
+	LAYOUT(clusters, BPF_MAP_TYPE_HASH, __u32, struct weft_cluster),
+	LAYOUT(cluster_slots, BPF_MAP_TYPE_HASH, struct weft_slot_key, __u32),
+	LAYOUT(backends, BPF_MAP_TYPE_HASH, __u32, struct weft_backend),
+	LAYOUT(maglev, BPF_MAP_TYPE_ARRAY, __u32, __u32),
+	LAYOUT(rr_state, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, __u32),
+	LAYOUT(backend_active, BPF_MAP_TYPE_ARRAY, __u32, __s64),
+	LAYOUT(sock_revnat, BPF_MAP_TYPE_LRU_HASH, struct weft_revnat_key,
+	       struct weft_revnat_value),
+	LAYOUT(service_stats, BPF_MAP_TYPE_PERCPU_ARRAY, __u32,
+	       struct weft_service_stats),
+	LAYOUT(tcp_stats, BPF_MAP_TYPE_LRU_PERCPU_HASH,
+	       struct weft_tcp_stats_key, struct weft_tcp_stats),
+	LAYOUT(counters, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, __u64),
+	LAYOUT(service_meta, BPF_MAP_TYPE_HASH, __u32,
 	       struct weft_service_meta),
-	LAYOUT(backend_meta, "weft_backend_meta", BPF_MAP_TYPE_HASH, __u32,
+	LAYOUT(cluster_meta, BPF_MAP_TYPE_HASH, __u32,
+	       struct weft_cluster_meta),
+	LAYOUT(backend_meta, BPF_MAP_TYPE_HASH, __u32,
 	       struct weft_backend_meta),
-	LAYOUT(agent_state, "weft_agent_state", BPF_MAP_TYPE_ARRAY, __u32,
-	       struct weft_agent_state),
+	LAYOUT(agent_state, BPF_MAP_TYPE_ARRAY, __u32, struct weft_agent_state),
 #undef LAYOUT
 };
 
 static int check_layouts(struct cli_ctx *ctx, const struct datapath_maps *maps)
 {
-	for (size_t i = 0; i < sizeof(map_layouts) / sizeof(map_layouts[0]);
-	     i++) {
+	const int *fds = (const int *)maps;
+
+	for (size_t i = 0; i < NMAPS; i++) {
 		const struct map_layout *l = &map_layouts[i];
-		int fd = *(const int *)((const char *)maps + l->offset);
+		const char *name = datapath_map_names[i];
 		struct bpf_map_info info = {};
 		__u32 len = sizeof(info);
 		int err;
 
-		err = bpf_obj_get_info_by_fd(fd, &info, &len);
+		if (!l->key_size)
+			return cli_error(ctx, CLI_EXIT_ERROR,
+					 "%s: no layout known (weft bug)", name);
+		err = bpf_obj_get_info_by_fd(fds[i], &info, &len);
 		if (err)
-			return cli_error(ctx, CLI_EXIT_ERROR, "%s: %s", l->name,
+			return cli_error(ctx, CLI_EXIT_ERROR, "%s: %s", name,
 					 strerror(-err));
 		if (info.type != l->type || info.key_size != l->key_size ||
 		    info.value_size != l->value_size)
@@ -196,8 +262,8 @@ static int check_layouts(struct cli_ctx *ctx, const struct datapath_maps *maps)
 					 "%s/%s/%s: type %u key %u value %u bytes, "
 					 "this weft (ABI %d) expects type %u key %u value %u; "
 					 "use the weft of the running weftd",
-					 ctx->pin_dir, WEFT_PIN_MAPS_DIR,
-					 l->name, info.type, info.key_size,
+					 ctx->pin_dir, WEFT_PIN_MAPS_DIR, name,
+					 info.type, info.key_size,
 					 info.value_size, WEFT_ABI_VERSION,
 					 l->type, l->key_size, l->value_size);
 	}
@@ -281,6 +347,7 @@ static int do_version(struct cli_ctx *ctx, int argc, char **argv)
 
 static const struct cli_cmd objects[] = {
 	{ "service", do_service },
+	{ "cluster", do_cluster },
 	{ "backend", do_backend },
 	{ "stats", do_stats },
 	{ "status", do_status },

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <linux/types.h>
 #include <weft/abi.h>
@@ -35,6 +36,14 @@ struct cli_ctx {
 	const char *pin_dir;
 	struct json_writer jw; /* stdout, for -j output */
 };
+
+/* Copy a fixed-size, maybe unterminated, string field of a map value. */
+#define CLI_STR_COPY(dst, src)                                           \
+	do {                                                             \
+		_Static_assert(sizeof(dst) == sizeof(src) + 1, "size");  \
+		memcpy(dst, src, sizeof(src));                           \
+		(dst)[sizeof(src)] = '\0';                               \
+	} while (0)
 
 /* Report an error (JSON-aware) and return code, for `return cli_error()`. */
 int cli_error(struct cli_ctx *ctx, int code, const char *fmt, ...)
@@ -74,9 +83,21 @@ const char *cli_addr_str(const union weft_addr *addr, char *buf, size_t len);
 const char *cli_addr_port_str(const union weft_addr *addr, __be16 port,
 			      char *buf, size_t len);
 #define CLI_ADDR_PORT_LEN 56
+/* "least_request", "round_robin", "random", "maglev", "passthrough", or
+ * the number; buf: 8 bytes. */
+const char *cli_policy_str(__u8 policy, char *buf, size_t len);
+
+/*
+ * part / total rounded to a thousandth (0 when total is 0): as "80.0%"
+ * (buf: 8 bytes), and as a JSON number member (0.8, 1, 0.333).
+ */
+const char *cli_percent_str(__u64 part, __u64 total, char *buf, size_t len);
+void cli_json_kv_ratio(struct json_writer *w, const char *key, __u64 part,
+		       __u64 total);
 
 /* Objects: one file each. */
 int do_service(struct cli_ctx *ctx, int argc, char **argv);
+int do_cluster(struct cli_ctx *ctx, int argc, char **argv);
 int do_backend(struct cli_ctx *ctx, int argc, char **argv);
 int do_stats(struct cli_ctx *ctx, int argc, char **argv);
 int do_status(struct cli_ctx *ctx, int argc, char **argv);

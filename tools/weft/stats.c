@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * weft stats: per-service counters (weft_service_stats) and datapath-wide
+ * weft stats: per-service counters (weft_service_stats), TCP connection
+ * series by service, backend and client (weft_tcp_stats) and datapath-wide
  * counters (weft_counters), each summed over all possible CPUs.
  */
 #include "main.h"
@@ -17,8 +18,57 @@
 struct stats_view {
 	struct snapshot snap;
 	struct weft_service_stats *svc; /* parallel to snap.services */
+	size_t *by_id;                  /* snap.services indexes by id */
 	__u64 counters[WEFT_CNT__MAX];
 };
+
+static int cmp_by_id(const void *x, const void *y, void *arg)
+{
+	const struct snap_service *svcs = arg;
+	__u32 a = svcs[*(const size_t *)x].val.service_id;
+	__u32 b = svcs[*(const size_t *)y].val.service_id;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The service with this id, NULL when it is gone. */
+static const struct snap_service *stats_service(const struct stats_view *v,
+						__u32 id)
+{
+	size_t lo = 0, hi = v->snap.nservices;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct snap_service *s = &v->snap.services[v->by_id[mid]];
+
+		if (s->val.service_id == id)
+			return s;
+		if (s->val.service_id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Connections in service list order (host, VIP, port), gone ones last. */
+static int cmp_conn(const void *x, const void *y, void *arg)
+{
+	const struct stats_view *v = arg;
+	const struct snap_conn *a = x, *b = y;
+	const struct snap_service *sa = stats_service(v, a->key.service_id);
+	const struct snap_service *sb = stats_service(v, b->key.service_id);
+	size_t pa = sa ? (size_t)(sa - v->snap.services) : SIZE_MAX;
+	size_t pb = sb ? (size_t)(sb - v->snap.services) : SIZE_MAX;
+
+	if (pa != pb)
+		return pa < pb ? -1 : 1;
+	if (a->key.service_id != b->key.service_id)
+		return a->key.service_id < b->key.service_id ? -1 : 1;
+	if (a->key.backend_id != b->key.backend_id)
+		return a->key.backend_id < b->key.backend_id ? -1 : 1;
+	return memcmp(&a->key.source, &b->key.source, sizeof(a->key.source));
+}
 
 static int stats_read(struct cli_ctx *ctx, const struct datapath_maps *maps,
 		      struct stats_view *v)
@@ -26,13 +76,24 @@ static int stats_read(struct cli_ctx *ctx, const struct datapath_maps *maps,
 	int err;
 
 	err = snapshot_services(ctx, maps, &v->snap);
+	err = err ?: snapshot_backends(ctx, maps, &v->snap);
+	err = err ?: snapshot_conns(ctx, maps, &v->snap);
 	if (err)
 		return err;
 	v->svc = calloc(v->snap.nservices + 1, sizeof(*v->svc));
-	if (!v->svc) {
+	v->by_id = calloc(v->snap.nservices + 1, sizeof(*v->by_id));
+	if (!v->svc || !v->by_id) {
 		cli_error(ctx, CLI_EXIT_ERROR, "out of memory");
 		return -ENOMEM;
 	}
+	for (size_t i = 0; i < v->snap.nservices; i++)
+		v->by_id[i] = i;
+	if (v->snap.nservices)
+		qsort_r(v->by_id, v->snap.nservices, sizeof(*v->by_id),
+			cmp_by_id, v->snap.services);
+	if (v->snap.nconns)
+		qsort_r(v->snap.conns, v->snap.nconns, sizeof(*v->snap.conns),
+			cmp_conn, v);
 	for (size_t i = 0; i < v->snap.nservices; i++) {
 		err = datapath_service_stats_read(maps->service_stats,
 						  v->snap.services[i].val.service_id,
@@ -83,12 +144,95 @@ static void stats_json(struct cli_ctx *ctx, const struct stats_view *v)
 		json_object_end(w);
 	}
 	json_array_end(w);
+	json_key(w, "connections");
+	json_array_begin(w);
+	for (size_t i = 0; i < v->snap.nconns; i++) {
+		const struct snap_conn *c = &v->snap.conns[i];
+		const struct snap_service *s = stats_service(v, c->key.service_id);
+		const struct snap_backend *b =
+			snapshot_backend(&v->snap, c->key.backend_id);
+
+		json_object_begin(w);
+		json_kv_u64(w, "service_id", c->key.service_id);
+		json_kv_string(w, "host", s ? s->host : "");
+		json_kv_u64(w, "backend_id", c->key.backend_id);
+		/* null: the backend is gone from weft_backends */
+		json_kv_string(w, "backend_address",
+			       b ? cli_addr_str(&b->be.addr, addr, sizeof(addr))
+				 : NULL);
+		if (b)
+			json_kv_u64(w, "backend_port", ntohs(b->be.port));
+		else
+			json_kv_null(w, "backend_port");
+		json_kv_string(w, "workload", b ? b->workload : "");
+		json_kv_string(w, "source", cli_addr_str(&c->key.source, addr,
+							  sizeof(addr)));
+		json_kv_u64(w, "opened", c->st.opened);
+		json_kv_u64(w, "closed", c->st.closed);
+		json_kv_u64(w, "sent_bytes", c->st.sent_bytes);
+		json_kv_u64(w, "received_bytes", c->st.received_bytes);
+		json_object_end(w);
+	}
+	json_array_end(w);
 	json_key(w, "counters");
 	json_object_begin(w);
 	for (unsigned int i = 0; i < WEFT_CNT__MAX; i++)
 		json_kv_u64(w, weft_counter_name(i), v->counters[i]);
 	json_object_end(w);
 	json_object_end(w);
+}
+
+static int conns_text(const struct stats_view *v)
+{
+	static const char *const header[] = {
+		"HOST",   "SERVICE", "BACKEND",    "WORKLOAD",      "SOURCE",
+		"OPENED", "CLOSED",  "SENT_BYTES", "RECEIVED_BYTES"
+	};
+	char svc[CLI_ADDR_PORT_LEN + 8], backend[CLI_ADDR_PORT_LEN];
+	char source[INET6_ADDRSTRLEN], proto[8], num[4][24];
+	struct table t;
+	int err;
+
+	err = table_init(&t, 9, header, 0xfu << 5);
+	for (size_t i = 0; !err && i < v->snap.nconns; i++) {
+		const struct snap_conn *c = &v->snap.conns[i];
+		const struct snap_service *s = stats_service(v, c->key.service_id);
+		const struct snap_backend *b =
+			snapshot_backend(&v->snap, c->key.backend_id);
+		char vip[CLI_ADDR_PORT_LEN];
+
+		if (s) {
+			cli_addr_port_str(&s->key.vip, s->key.port, vip,
+					  sizeof(vip));
+			snprintf(svc, sizeof(svc), "%s/%s", vip,
+				 cli_proto_str(s->key.proto, proto,
+					       sizeof(proto)));
+		} else {
+			snprintf(svc, sizeof(svc), "#%u", c->key.service_id);
+		}
+		if (b)
+			cli_addr_port_str(&b->be.addr, b->be.port, backend,
+					  sizeof(backend));
+		else
+			snprintf(backend, sizeof(backend), "#%u",
+				 c->key.backend_id);
+		cli_addr_str(&c->key.source, source, sizeof(source));
+		snprintf(num[0], sizeof(num[0]), "%" PRIu64,
+			 (uint64_t)c->st.opened);
+		snprintf(num[1], sizeof(num[1]), "%" PRIu64,
+			 (uint64_t)c->st.closed);
+		snprintf(num[2], sizeof(num[2]), "%" PRIu64,
+			 (uint64_t)c->st.sent_bytes);
+		snprintf(num[3], sizeof(num[3]), "%" PRIu64,
+			 (uint64_t)c->st.received_bytes);
+		err = table_add(&t, s ? s->host : NULL, svc, backend,
+				b ? b->workload : NULL, source, num[0], num[1],
+				num[2], num[3]);
+	}
+	if (!err)
+		table_print(&t, stdout);
+	table_free(&t);
+	return err;
 }
 
 static int stats_text(const struct stats_view *v)
@@ -120,6 +264,11 @@ static int stats_text(const struct stats_view *v)
 	if (!err)
 		table_print(&t, stdout);
 	table_free(&t);
+	if (err)
+		return err;
+
+	putchar('\n');
+	err = conns_text(v);
 	if (err)
 		return err;
 
@@ -159,6 +308,7 @@ int do_stats(struct cli_ctx *ctx, int argc, char **argv)
 		err = cli_error(ctx, CLI_EXIT_ERROR, "out of memory");
 	}
 	free(v.svc);
+	free(v.by_id);
 	snapshot_free(&v.snap);
 	return err;
 }

@@ -9,17 +9,29 @@
 
 #define TABLE_GAP 2
 
+static int cols_init(struct table_cols *c, size_t ncols,
+		     const char *const *header, unsigned int right)
+{
+	if (!ncols || ncols > TABLE_MAX_COLS)
+		return -EINVAL;
+	c->ncols = ncols;
+	c->right = right;
+	for (size_t i = 0; i < ncols; i++)
+		c->header[i] = header[i];
+	return 0;
+}
+
 int table_init(struct table *t, size_t ncols, const char *const *header,
 	       unsigned int right)
 {
 	memset(t, 0, sizeof(*t));
-	if (!ncols || ncols > TABLE_MAX_COLS)
-		return -EINVAL;
-	t->ncols = ncols;
-	t->right = right;
-	for (size_t i = 0; i < ncols; i++)
-		t->header[i] = header[i];
-	return 0;
+	return cols_init(&t->cols[0], ncols, header, right);
+}
+
+int table_init_detail(struct table *t, size_t ncols, const char *const *header,
+		      unsigned int right)
+{
+	return cols_init(&t->cols[1], ncols, header, right);
 }
 
 static char *cell_dup(const char *s)
@@ -34,47 +46,72 @@ static char *cell_dup(const char *s)
 	return copy;
 }
 
-int table_add(struct table *t, ...)
+static int table_vadd(struct table *t, int detail, va_list ap)
 {
-	char **row;
-	va_list ap;
+	size_t ncols = t->cols[detail].ncols;
+	struct table_row *row;
 	int err = 0;
 
+	if (!ncols || (detail && !t->nrows))
+		return -EINVAL;
 	if (t->nrows == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 16;
-		char **cells = reallocarray(t->cells, cap * t->ncols,
-					    sizeof(*cells));
+		struct table_row *rows = reallocarray(t->rows, cap,
+						      sizeof(*rows));
 
-		if (!cells)
+		if (!rows)
 			return -ENOMEM;
-		t->cells = cells;
+		t->rows = rows;
 		t->cap = cap;
 	}
-	row = t->cells + t->nrows * t->ncols;
-	va_start(ap, t);
-	for (size_t i = 0; i < t->ncols; i++) {
-		row[i] = err ? NULL : cell_dup(va_arg(ap, const char *));
-		if (!row[i])
+	row = &t->rows[t->nrows];
+	memset(row, 0, sizeof(*row));
+	row->detail = detail;
+	for (size_t i = 0; i < ncols; i++) {
+		row->cells[i] = err ? NULL : cell_dup(va_arg(ap, const char *));
+		if (!row->cells[i])
 			err = -ENOMEM;
 	}
-	va_end(ap);
 	if (err) {
-		for (size_t i = 0; i < t->ncols; i++)
-			free(row[i]);
+		for (size_t i = 0; i < ncols; i++)
+			free(row->cells[i]);
 		return err;
 	}
 	t->nrows++;
 	return 0;
 }
 
-static void table_line(const struct table *t, const size_t *width,
-		       const char *const *cells, FILE *out)
+int table_add(struct table *t, ...)
 {
-	for (size_t i = 0; i < t->ncols; i++) {
-		bool last = i + 1 == t->ncols;
+	va_list ap;
+	int err;
+
+	va_start(ap, t);
+	err = table_vadd(t, 0, ap);
+	va_end(ap);
+	return err;
+}
+
+int table_add_detail(struct table *t, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, t);
+	err = table_vadd(t, 1, ap);
+	va_end(ap);
+	return err;
+}
+
+static void table_line(const struct table_cols *c, const size_t *width,
+		       int indent, char *const *cells, FILE *out)
+{
+	fprintf(out, "%*s", indent, "");
+	for (size_t i = 0; i < c->ncols; i++) {
+		bool last = i + 1 == c->ncols;
 		int w = (int)width[i];
 
-		if (t->right & (1u << i))
+		if (c->right & (1u << i))
 			fprintf(out, "%*s", w, cells[i]);
 		else if (last)
 			fputs(cells[i], out);
@@ -88,28 +125,39 @@ static void table_line(const struct table *t, const size_t *width,
 
 void table_print(const struct table *t, FILE *out)
 {
-	size_t width[TABLE_MAX_COLS];
+	size_t width[2][TABLE_MAX_COLS];
 
-	for (size_t i = 0; i < t->ncols; i++)
-		width[i] = strlen(t->header[i]);
-	for (size_t r = 0; r < t->nrows; r++)
-		for (size_t i = 0; i < t->ncols; i++) {
-			size_t len = strlen(t->cells[r * t->ncols + i]);
+	for (int d = 0; d < 2; d++)
+		for (size_t i = 0; i < t->cols[d].ncols; i++)
+			width[d][i] = strlen(t->cols[d].header[i]);
+	for (size_t r = 0; r < t->nrows; r++) {
+		const struct table_row *row = &t->rows[r];
 
-			if (len > width[i])
-				width[i] = len;
+		for (size_t i = 0; i < t->cols[row->detail].ncols; i++) {
+			size_t len = strlen(row->cells[i]);
+
+			if (len > width[row->detail][i])
+				width[row->detail][i] = len;
 		}
-	table_line(t, width, t->header, out);
-	for (size_t r = 0; r < t->nrows; r++)
-		table_line(t, width, (const char *const *)t->cells + r * t->ncols,
-			   out);
+	}
+	for (int d = 0; d < 2; d++)
+		if (t->cols[d].ncols)
+			table_line(&t->cols[d], width[d], d ? TABLE_INDENT : 0,
+				   (char *const *)t->cols[d].header, out);
+	for (size_t r = 0; r < t->nrows; r++) {
+		const struct table_row *row = &t->rows[r];
+
+		table_line(&t->cols[row->detail], width[row->detail],
+			   row->detail ? TABLE_INDENT : 0, row->cells, out);
+	}
 }
 
 void table_free(struct table *t)
 {
-	for (size_t i = 0; i < t->nrows * t->ncols; i++)
-		free(t->cells[i]);
-	free(t->cells);
-	t->cells = NULL;
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t i = 0; i < TABLE_MAX_COLS; i++)
+			free(t->rows[r].cells[i]);
+	free(t->rows);
+	t->rows = NULL;
 	t->nrows = t->cap = 0;
 }
