@@ -97,7 +97,7 @@ static int service_backends(const struct sb_agent *a, const char *vip)
 		return -1;
 	}
 	svc = sb_json_object_with(r.out, "vip", vip);
-	n = svc ? sb_json_count(svc, "address") : -1;
+	n = svc ? sb_json_count_after_last(svc, "backends", "address") : -1;
 	free(svc);
 	sb_result_free(&r);
 	return n;

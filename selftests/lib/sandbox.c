@@ -1229,6 +1229,18 @@ long long sb_json_int(const char *obj, const char *key)
 	return *p >= '0' && *p <= '9' ? strtoll(p, NULL, 10) : -1;
 }
 
+int sb_json_count_after_last(const char *obj, const char *array_key,
+			     const char *key)
+{
+	const char *last = NULL;
+	char needle[128];
+
+	snprintf(needle, sizeof(needle), "\"%s\":", array_key);
+	for (const char *p = obj; p && (p = strstr(p, needle)); p++)
+		last = p;
+	return last ? sb_json_count(last, key) : 0;
+}
+
 int sb_json_count(const char *obj, const char *key)
 {
 	char needle[128];

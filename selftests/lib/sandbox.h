@@ -255,5 +255,9 @@ int sb_curl(struct sb_result *r, const struct sb_place *at, const char *url);
 char *sb_json_object_with(const char *json, const char *key, const char *value);
 long long sb_json_int(const char *obj, const char *key);
 int sb_json_count(const char *obj, const char *key);
+/* The same count from the last "array_key": member on (a service's
+ * top-level "backends" follows the ones nested in its "route"). */
+int sb_json_count_after_last(const char *obj, const char *array_key,
+			     const char *key);
 
 #endif /* WEFT_SELFTEST_SANDBOX_H */
