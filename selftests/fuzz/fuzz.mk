@@ -30,7 +30,8 @@ FUZZ_LIBS   := -lbpf -lyaml
 
 # What each fuzzer links from user/lib.
 MESH_SRCS := $(addprefix user/lib/,log.c yaml_tree.c mesh.c mesh_k8s.c \
-	     mesh_istio.c lb_compile.c addr.c)
+	     mesh_istio.c lb_compile.c lb_route.c lb_cluster.c lb_workload.c \
+	     addr.c)
 
 FUZZERS := $(FUZZ_OUT)/fuzz_mesh
 HEADERS := $(wildcard user/lib/*.h include/weft/*.h)

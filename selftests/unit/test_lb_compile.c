@@ -350,6 +350,9 @@ WEFT_TEST(lb_compile_empty_and_free)
 
 	ASSERT_OK(lb_compile(NULL, &st), "no config");
 	ASSERT_EQ(st.nservices, 0, "empty");
+	ASSERT_EQ(st.nclusters + st.nworkloads, 0, "no clusters, workloads");
+	ASSERT_TRUE(!st.services && !st.clusters && !st.workloads,
+		    "nothing allocated");
 	lb_state_free(&st);
 	lb_state_free(&st);
 	lb_state_free(NULL);

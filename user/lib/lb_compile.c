@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * mesh_config -> lb_state: the (VIP, port, protocol) services and their
- * backends, as documented in lb.h.  Pure: reads the model, allocates the
- * result, logs notices; nothing else.
+ * mesh_config -> lb_state, as documented in lb.h.  This file builds the
+ * (VIP, port, protocol) services and their backends, holds the endpoint
+ * readers the clusters share, and runs the other parts (lb_internal.h):
+ *
+ *   services -> routes (lb_route.c) -> clusters (lb_cluster.c)
+ *            -> workloads (lb_workload.c)
+ *
+ * Pure: reads the model, allocates the result, logs notices; nothing else.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -11,42 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lb.h"
+#include "lb_internal.h"
 #include "log.h"
 #include "mesh-t.h"
-
-/* A service being built, with what is needed to name its source. */
-struct lb_entry {
-	struct lb_service svc;
-	size_t bcap;
-	enum mesh_kind kind;
-	const struct mesh_meta *owner;
-	size_t order;
-};
-
-/*
- * Resources looked up per service, sorted by (namespace, key) so that a
- * service visits only its own namespace: keeps lb_compile near
- * O(resources log resources) instead of services x pods.
- */
-struct lb_ref {
-	const char *ns;
-	const char *key;   /* slice: service name; Endpoints: name; else "" */
-	const void *obj;
-};
-
-struct lb_refs {
-	struct lb_ref *r;
-	size_t n;
-};
-
-struct lb_build {
-	struct lb_entry *e;
-	size_t n, cap;
-	int err;
-	struct lb_refs pods, slices, endpoints, wes;
-};
 
 static const char *proto_name(uint8_t proto)
 {
@@ -62,64 +37,93 @@ static void fmt_vip(const struct lb_service *s, char *buf, size_t len)
 		 a, s->port, proto_name(s->proto));
 }
 
-/* Start a service; NULL (b->err set) when out of memory. */
-static struct lb_entry *lb_begin(struct lb_build *b, enum mesh_kind kind,
-				 const struct mesh_meta *owner,
-				 const char *host, const char *port_name,
-				 const union weft_addr *vip, uint16_t port,
-				 uint8_t proto)
-{
-	struct lb_entry *e;
+/* ---- small shared helpers ----------------------------------------------- */
 
-	if (b->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 16;
-		void *p = realloc(b->e, ncap * sizeof(*b->e));
+bool lb_notice_once(struct lb_build *b, const void *key)
+{
+	for (size_t i = 0; i < b->nnoticed; i++)
+		if (b->noticed[i] == key)
+			return false;
+	if (b->nnoticed == b->noticecap) {
+		size_t ncap = b->noticecap ? b->noticecap * 2 : 16;
+		void *p = realloc(b->noticed, ncap * sizeof(*b->noticed));
+
+		if (!p)
+			return true; /* a repeated notice beats a lost one */
+		b->noticed = p;
+		b->noticecap = ncap;
+	}
+	b->noticed[b->nnoticed++] = key;
+	return true;
+}
+
+char *lb_keep(struct lb_build *b, char *s)
+{
+	if (!s) {
+		b->err = -ENOMEM;
+		return NULL;
+	}
+	if (b->nstrs == b->strcap) {
+		size_t ncap = b->strcap ? b->strcap * 2 : 32;
+		void *p = realloc(b->strs, ncap * sizeof(*b->strs));
 
 		if (!p) {
+			free(s);
 			b->err = -ENOMEM;
 			return NULL;
 		}
-		b->e = p;
-		b->cap = ncap;
+		b->strs = p;
+		b->strcap = ncap;
 	}
-	e = &b->e[b->n];
-	memset(e, 0, sizeof(*e));
-	e->kind = kind;
-	e->owner = owner;
-	e->order = b->n++;
-	snprintf(e->svc.host, sizeof(e->svc.host), "%s", host);
-	snprintf(e->svc.ns, sizeof(e->svc.ns), "%s", owner->ns);
-	snprintf(e->svc.port_name, sizeof(e->svc.port_name), "%s",
-		 port_name ? port_name : "");
-	e->svc.vip = *vip;
-	e->svc.port = port;
-	e->svc.proto = proto;
-	return e;
+	b->strs[b->nstrs++] = s;
+	return s;
 }
 
-/* Add a backend unless its family differs from the VIP's. */
-static void lb_backend_add(struct lb_build *b, struct lb_entry *e,
-			   const union weft_addr *addr, uint16_t port,
-			   uint32_t weight, const char *wl_ns,
-			   const char *wl_name)
+bool lb_labels_match(const struct ykvs *want, const struct ykvs *have)
 {
+	for (size_t i = 0; i < want->n; i++) {
+		const char *v = ykvs_get(have, want->kv[i].key);
+
+		if (!v || strcmp(v, want->kv[i].value))
+			return false;
+	}
+	return true;
+}
+
+/* ---- backends ----------------------------------------------------------- */
+
+/*
+ * Add one endpoint to sink unless its family or labels are not wanted
+ * (labels NULL: unknown).
+ */
+static void sink_add(struct lb_build *b, const struct lb_sink *sink,
+		     const union weft_addr *addr, uint16_t port,
+		     uint32_t weight, const char *wl_ns, const char *wl_name,
+		     const struct ykvs *labels)
+{
+	struct lb_bset *set = sink->set;
 	struct lb_backend *be;
 
-	if (b->err || weft_addr_is_v4(addr) != weft_addr_is_v4(&e->svc.vip) ||
-	    !port)
+	if (b->err || !port)
 		return;
-	if (e->svc.nbackends == e->bcap) {
-		size_t ncap = e->bcap ? e->bcap * 2 : 8;
-		void *p = realloc(e->svc.backends, ncap * sizeof(*be));
+	if (sink->family &&
+	    weft_addr_is_v4(addr) != weft_addr_is_v4(sink->family))
+		return;
+	if (sink->subset && sink->subset->n &&
+	    (!labels || !lb_labels_match(sink->subset, labels)))
+		return;
+	if (set->n == set->cap) {
+		size_t ncap = set->cap ? set->cap * 2 : 8;
+		void *p = realloc(set->v, ncap * sizeof(*be));
 
 		if (!p) {
 			b->err = -ENOMEM;
 			return;
 		}
-		e->svc.backends = p;
-		e->bcap = ncap;
+		set->v = p;
+		set->cap = ncap;
 	}
-	be = &e->svc.backends[e->svc.nbackends++];
+	be = &set->v[set->n++];
 	memset(be, 0, sizeof(*be));
 	be->addr = *addr;
 	be->port = port;
@@ -148,23 +152,21 @@ static int cmp_backend(const void *pa, const void *pb)
 	return (int)b->weight - (int)a->weight;
 }
 
-/* Sort by (addr, port) and keep one backend per pair. */
-static void lb_backends_finish(struct lb_service *s)
+void lb_backends_sort(struct lb_backend *v, size_t *n)
 {
 	size_t out = 0;
 
-	if (!s->nbackends)
+	if (!*n)
 		return;
-	qsort(s->backends, s->nbackends, sizeof(*s->backends), cmp_backend);
-	for (size_t i = 0; i < s->nbackends; i++) {
-		if (out && !memcmp(&s->backends[out - 1].addr,
-				   &s->backends[i].addr,
-				   sizeof(s->backends[i].addr)) &&
-		    s->backends[out - 1].port == s->backends[i].port)
+	qsort(v, *n, sizeof(*v), cmp_backend);
+	for (size_t i = 0; i < *n; i++) {
+		if (out && !memcmp(&v[out - 1].addr, &v[i].addr,
+				   sizeof(v[i].addr)) &&
+		    v[out - 1].port == v[i].port)
 			continue;
-		s->backends[out++] = s->backends[i];
+		v[out++] = v[i];
 	}
-	s->nbackends = out;
+	*n = out;
 }
 
 /* ---- lookups ------------------------------------------------------------ */
@@ -206,9 +208,8 @@ static int refs_build(struct lb_refs *refs, const void *base, size_t n,
 	return 0;
 }
 
-/* First entry of (ns, key); key NULL: of ns.  refs->n when none. */
-static size_t refs_first(const struct lb_refs *refs, const char *ns,
-			 const char *key)
+size_t lb_refs_first(const struct lb_refs *refs, const char *ns,
+		     const char *key)
 {
 	size_t lo = 0, hi = refs->n;
 
@@ -226,16 +227,12 @@ static size_t refs_first(const struct lb_refs *refs, const char *ns,
 	return lo;
 }
 
-static bool refs_match(const struct lb_refs *refs, size_t i, const char *ns,
-		       const char *key)
+bool lb_refs_match(const struct lb_refs *refs, size_t i, const char *ns,
+		   const char *key)
 {
 	return i < refs->n && !strcmp(refs->r[i].ns, ns) &&
 	       (!key || !strcmp(refs->r[i].key, key));
 }
-
-#define REFS_FOR_EACH(i, refs, ns, key)                          \
-	for (size_t i = refs_first((refs), (ns), (key));         \
-	     refs_match((refs), i, (ns), (key)); i++)
 
 static int lb_index(struct lb_build *b, const struct mesh_config *cfg)
 {
@@ -243,6 +240,9 @@ static int lb_index(struct lb_build *b, const struct mesh_config *cfg)
 
 	if (refs_build(&b->pods, cfg->pods, cfg->npods, sizeof(*cfg->pods),
 		       offsetof(struct k8s_pod, meta), none) ||
+	    refs_build(&b->pods_by_name, cfg->pods, cfg->npods,
+		       sizeof(*cfg->pods), offsetof(struct k8s_pod, meta),
+		       offsetof(struct k8s_pod, meta.name)) ||
 	    refs_build(&b->slices, cfg->slices, cfg->nslices,
 		       sizeof(*cfg->slices),
 		       offsetof(struct k8s_endpoint_slice, meta),
@@ -258,14 +258,6 @@ static int lb_index(struct lb_build *b, const struct mesh_config *cfg)
 	return 0;
 }
 
-static void lb_index_free(struct lb_build *b)
-{
-	free(b->pods.r);
-	free(b->slices.r);
-	free(b->endpoints.r);
-	free(b->wes.r);
-}
-
 /* ---- Kubernetes Service ------------------------------------------------- */
 
 static const char *ref_ns(const struct k8s_object_ref *r, const char *def)
@@ -278,14 +270,33 @@ static const char *pod_ref_name(const struct k8s_object_ref *r)
 	return r->kind && !strcmp(r->kind, "Pod") ? r->name : NULL;
 }
 
+/* Labels of the Pod an endpoint's targetRef names; NULL when unknown.
+ * Looked up only when a subset needs them. */
+static const struct ykvs *ref_labels(const struct lb_build *b,
+				     const struct lb_sink *sink,
+				     const struct k8s_object_ref *r,
+				     const char *def_ns)
+{
+	const char *name = pod_ref_name(r);
+	const char *ns = ref_ns(r, def_ns);
+	size_t i;
+
+	if (!sink->subset || !sink->subset->n || !name)
+		return NULL;
+	i = lb_refs_first(&b->pods_by_name, ns, name);
+	if (!lb_refs_match(&b->pods_by_name, i, ns, name))
+		return NULL;
+	return &((const struct k8s_pod *)b->pods_by_name.r[i].obj)->meta.labels;
+}
+
 /* Backends from EndpointSlices; false when the Service has none. */
 static bool k8s_from_slices(struct lb_build *b, const struct k8s_service *svc,
 			    const struct k8s_service_port *sp,
-			    struct lb_entry *e)
+			    const struct lb_sink *sink)
 {
 	bool found = false;
 
-	REFS_FOR_EACH(i, &b->slices, svc->meta.ns, svc->meta.name) {
+	LB_REFS_FOR_EACH(i, &b->slices, svc->meta.ns, svc->meta.name) {
 		const struct k8s_endpoint_slice *es = b->slices.r[i].obj;
 		const struct k8s_endpoint_port *port = NULL;
 
@@ -304,9 +315,11 @@ static bool k8s_from_slices(struct lb_build *b, const struct k8s_service *svc,
 			/* Like kube-proxy: the first address stands for all. */
 			if (!ep->ready || !ep->ips || !ep->addresses.n)
 				continue;
-			lb_backend_add(b, e, &ep->ips[0], port->port, 1,
-				       ref_ns(&ep->target_ref, es->meta.ns),
-				       pod_ref_name(&ep->target_ref));
+			sink_add(b, sink, &ep->ips[0], port->port, 1,
+				 ref_ns(&ep->target_ref, es->meta.ns),
+				 pod_ref_name(&ep->target_ref),
+				 ref_labels(b, sink, &ep->target_ref,
+					    es->meta.ns));
 		}
 	}
 	return found;
@@ -315,9 +328,9 @@ static bool k8s_from_slices(struct lb_build *b, const struct k8s_service *svc,
 static bool k8s_from_endpoints(struct lb_build *b,
 			       const struct k8s_service *svc,
 			       const struct k8s_service_port *sp,
-			       struct lb_entry *e)
+			       const struct lb_sink *sink)
 {
-	REFS_FOR_EACH(i, &b->endpoints, svc->meta.ns, svc->meta.name) {
+	LB_REFS_FOR_EACH(i, &b->endpoints, svc->meta.ns, svc->meta.name) {
 		const struct k8s_endpoints *ep = b->endpoints.r[i].obj;
 
 		for (size_t j = 0; j < ep->nsubsets; j++) {
@@ -334,9 +347,11 @@ static bool k8s_from_endpoints(struct lb_build *b,
 				const struct k8s_endpoint_address *a =
 					&s->addresses[k];
 
-				lb_backend_add(b, e, &a->ip, port->port, 1,
-					       ref_ns(&a->target_ref, ep->meta.ns),
-					       pod_ref_name(&a->target_ref));
+				sink_add(b, sink, &a->ip, port->port, 1,
+					 ref_ns(&a->target_ref, ep->meta.ns),
+					 pod_ref_name(&a->target_ref),
+					 ref_labels(b, sink, &a->target_ref,
+						    ep->meta.ns));
 			}
 		}
 		return true;
@@ -366,11 +381,11 @@ static uint16_t k8s_pod_target(const struct k8s_pod *pod,
 
 static void k8s_from_pods(struct lb_build *b, const struct k8s_service *svc,
 			  const struct k8s_service_port *sp,
-			  struct lb_entry *e)
+			  const struct lb_sink *sink)
 {
 	if (!svc->selector.set || !svc->selector.match.n)
 		return;
-	REFS_FOR_EACH(i, &b->pods, svc->meta.ns, NULL) {
+	LB_REFS_FOR_EACH(i, &b->pods, svc->meta.ns, NULL) {
 		const struct k8s_pod *pod = b->pods.r[i].obj;
 		uint16_t port;
 
@@ -379,9 +394,109 @@ static void k8s_from_pods(struct lb_build *b, const struct k8s_service *svc,
 			continue;
 		port = k8s_pod_target(pod, sp);
 		for (size_t j = 0; j < pod->nips; j++)
-			lb_backend_add(b, e, &pod->ips[j], port, 1, pod->meta.ns,
-				       pod->meta.name);
+			sink_add(b, sink, &pod->ips[j], port, 1, pod->meta.ns,
+				 pod->meta.name, &pod->meta.labels);
 	}
+}
+
+void lb_k8s_backends(struct lb_build *b, const struct k8s_service *svc,
+		     const struct k8s_service_port *sp,
+		     const struct lb_sink *sink)
+{
+	if (!k8s_from_slices(b, svc, sp, sink) &&
+	    !k8s_from_endpoints(b, svc, sp, sink))
+		k8s_from_pods(b, svc, sp, sink);
+}
+
+/*
+ * Istio's protocol of a Service port (kube ConvertProtocol): UDP is UDP;
+ * appProtocol, else the port name, up to its first '-'.
+ */
+static enum lb_port_class k8s_port_class(const struct k8s_service_port *sp)
+{
+	static const char *const http[] = { "http", "http2", "grpc",
+					    "grpc-web", "http_proxy", NULL };
+	static const char *const tls[] = { "https", "tls", NULL };
+	const char *name = sp->name;
+	size_t len;
+
+	if (sp->protocol == K8S_PROTO_UDP)
+		return LB_PORT_TCP;
+	if (sp->app_protocol && sp->app_protocol[0]) {
+		name = sp->app_protocol;
+		if (!strcmp(name, "kubernetes.io/h2c") ||
+		    !strcmp(name, "kubernetes.io/ws"))
+			return LB_PORT_HTTP;
+		if (!strcmp(name, "kubernetes.io/wss"))
+			return LB_PORT_TLS;
+	}
+	if (!name)
+		return LB_PORT_TCP;
+	if (!strncasecmp(name, "grpc-web", 8))
+		return LB_PORT_HTTP;
+	len = strcspn(name, "-");
+	for (size_t i = 0; http[i]; i++)
+		if (strlen(http[i]) == len && !strncasecmp(name, http[i], len))
+			return LB_PORT_HTTP;
+	for (size_t i = 0; tls[i]; i++)
+		if (strlen(tls[i]) == len && !strncasecmp(name, tls[i], len))
+			return LB_PORT_TLS;
+	return LB_PORT_TCP; /* TCP, Mongo, MySQL, Redis, sniffed, ... */
+}
+
+static enum lb_port_class se_port_class(const struct istio_se_port *p)
+{
+	switch (p->protocol) {
+	case ISTIO_PROTO_HTTP:
+	case ISTIO_PROTO_HTTP2:
+	case ISTIO_PROTO_GRPC:
+	case ISTIO_PROTO_GRPC_WEB:
+	case ISTIO_PROTO_HTTP_PROXY:
+		return LB_PORT_HTTP;
+	case ISTIO_PROTO_HTTPS:
+	case ISTIO_PROTO_TLS:
+		return LB_PORT_TLS;
+	default:
+		return LB_PORT_TCP;
+	}
+}
+
+/* Start a service; NULL (b->err set) when out of memory. */
+static struct lb_entry *lb_begin(struct lb_build *b, enum mesh_kind kind,
+				 const struct mesh_meta *owner,
+				 const void *obj, enum lb_port_class pclass,
+				 const char *host, const char *port_name,
+				 const union weft_addr *vip, uint16_t port,
+				 uint8_t proto)
+{
+	struct lb_entry *e;
+
+	if (b->n == b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 16;
+		void *p = realloc(b->e, ncap * sizeof(*b->e));
+
+		if (!p) {
+			b->err = -ENOMEM;
+			return NULL;
+		}
+		b->e = p;
+		b->cap = ncap;
+	}
+	e = &b->e[b->n];
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->owner = owner;
+	e->obj = obj;
+	e->pclass = pclass;
+	e->order = b->n++;
+	snprintf(e->svc.host, sizeof(e->svc.host), "%s", host);
+	snprintf(e->svc.ns, sizeof(e->svc.ns), "%s", owner->ns);
+	snprintf(e->svc.port_name, sizeof(e->svc.port_name), "%s",
+		 port_name ? port_name : "");
+	e->svc.vip = *vip;
+	e->svc.port = port;
+	e->svc.proto = proto;
+	return e;
 }
 
 static void lb_k8s_service(struct lb_build *b, const struct k8s_service *svc)
@@ -404,15 +519,16 @@ static void lb_k8s_service(struct lb_build *b, const struct k8s_service *svc)
 		for (size_t i = 0; i < svc->ncluster_ips && !b->err; i++) {
 			struct lb_entry *e;
 
-			e = lb_begin(b, MESH_KIND_SERVICE, &svc->meta, host,
-				     sp->name, &svc->cluster_ips[i], sp->port,
+			e = lb_begin(b, MESH_KIND_SERVICE, &svc->meta, svc,
+				     k8s_port_class(sp), host, sp->name,
+				     &svc->cluster_ips[i], sp->port,
 				     sp->protocol == K8S_PROTO_UDP ?
 				     IPPROTO_UDP : IPPROTO_TCP);
 			if (!e)
 				return;
-			if (!k8s_from_slices(b, svc, sp, e) &&
-			    !k8s_from_endpoints(b, svc, sp, e))
-				k8s_from_pods(b, svc, sp, e);
+			lb_k8s_backends(b, svc, sp,
+					&(struct lb_sink){ &e->bs, &e->svc.vip,
+							   NULL });
 		}
 	}
 }
@@ -428,47 +544,47 @@ static uint16_t se_endpoint_port(const struct istio_se_port *p,
 	return p->target_port ? p->target_port : p->number;
 }
 
-static void se_add_workload(struct lb_build *b, struct lb_entry *e,
+static void se_add_workload(struct lb_build *b, const struct lb_sink *sink,
+			    const struct istio_service_entry *se,
 			    const struct istio_se_port *p,
 			    const struct istio_workload *w,
 			    const char *wl_ns, const char *wl_name)
 {
 	if (w->addr_kind != ISTIO_ADDR_IP) {
 		pr_debug("%s:%u: endpoint %s is not an IP address: not load-balanced here\n",
-			 e->owner->file, w->line, w->address ? w->address : "-");
+			 se->meta.file, w->line, w->address ? w->address : "-");
 		return;
 	}
-	lb_backend_add(b, e, &w->ip, se_endpoint_port(p, w), w->weight, wl_ns,
-		       wl_name);
+	sink_add(b, sink, &w->ip, se_endpoint_port(p, w), w->weight, wl_ns,
+		 wl_name, &w->labels);
 }
 
-static void se_backends(struct lb_build *b,
-			const struct istio_service_entry *se,
-			const struct istio_se_port *p, struct lb_entry *e)
+void lb_se_backends(struct lb_build *b, const struct istio_service_entry *se,
+		    const struct istio_se_port *p, const struct lb_sink *sink)
 {
 	const struct mesh_selector *sel = &se->workload_selector;
 	uint16_t port = p->target_port ? p->target_port : p->number;
 
 	for (size_t i = 0; i < se->nendpoints; i++)
-		se_add_workload(b, e, p, &se->endpoints[i], NULL, NULL);
+		se_add_workload(b, sink, se, p, &se->endpoints[i], NULL, NULL);
 	if (!sel->set)
 		return;
-	REFS_FOR_EACH(i, &b->wes, se->meta.ns, NULL) {
+	LB_REFS_FOR_EACH(i, &b->wes, se->meta.ns, NULL) {
 		const struct istio_workload_entry *we = b->wes.r[i].obj;
 
 		if (mesh_selector_matches(sel, &we->spec.labels))
-			se_add_workload(b, e, p, &we->spec, we->meta.ns,
+			se_add_workload(b, sink, se, p, &we->spec, we->meta.ns,
 					we->meta.name);
 	}
-	REFS_FOR_EACH(i, &b->pods, se->meta.ns, NULL) {
+	LB_REFS_FOR_EACH(i, &b->pods, se->meta.ns, NULL) {
 		const struct k8s_pod *pod = b->pods.r[i].obj;
 
 		if (!k8s_pod_is_ready(pod) ||
 		    !mesh_selector_matches(sel, &pod->meta.labels))
 			continue;
 		for (size_t j = 0; j < pod->nips; j++)
-			lb_backend_add(b, e, &pod->ips[j], port, 1, pod->meta.ns,
-				       pod->meta.name);
+			sink_add(b, sink, &pod->ips[j], port, 1, pod->meta.ns,
+				 pod->meta.name, &pod->meta.labels);
 	}
 }
 
@@ -502,14 +618,16 @@ static void lb_service_entry(struct lb_build *b,
 			const struct istio_se_port *port = &se->ports[p];
 			struct lb_entry *e;
 
-			e = lb_begin(b, MESH_KIND_SERVICE_ENTRY, &se->meta,
-				     se->hosts.v[0], port->name, &vip->addr,
-				     port->number,
+			e = lb_begin(b, MESH_KIND_SERVICE_ENTRY, &se->meta, se,
+				     se_port_class(port), se->hosts.v[0],
+				     port->name, &vip->addr, port->number,
 				     port->protocol == ISTIO_PROTO_UDP ?
 				     IPPROTO_UDP : IPPROTO_TCP);
 			if (!e)
 				return;
-			se_backends(b, se, port, e);
+			lb_se_backends(b, se, port,
+				       &(struct lb_sink){ &e->bs, &e->svc.vip,
+							  NULL });
 		}
 	}
 }
@@ -538,7 +656,8 @@ static bool same_key(const struct lb_service *a, const struct lb_service *b)
 
 /*
  * Sort, reject a (VIP, port, proto) claimed by two resources, drop a
- * repeat within one resource (e.g. "10.0.0.1" and "10.0.0.1/32").
+ * repeat within one resource (e.g. "10.0.0.1" and "10.0.0.1/32").  On
+ * success out->services[i] is b->e[i].svc, the backends moved over.
  */
 static int lb_assemble(struct lb_build *b, struct lb_state *out)
 {
@@ -564,19 +683,19 @@ static int lb_assemble(struct lb_build *b, struct lb_state *out)
 					first->owner->file, first->owner->line);
 				errors++;
 			}
-			free(e->svc.backends);
-			e->svc.backends = NULL;
+			free(e->bs.v);
+			e->bs.v = NULL;
 			continue;
 		}
-		lb_backends_finish(&e->svc);
-		if (e->svc.nbackends > WEFT_MAX_BACKENDS_PER_SERVICE) {
+		lb_backends_sort(e->bs.v, &e->bs.n);
+		if (e->bs.n > WEFT_MAX_BACKENDS_PER_SERVICE) {
 			char vip[80];
 
 			fmt_vip(&e->svc, vip, sizeof(vip));
 			pr_warn("%s:%u: %s %s/%s: %s has %zu backends, more than the %d supported\n",
 				e->owner->file, e->owner->line,
 				mesh_kind_name(e->kind), e->owner->ns,
-				e->owner->name, vip, e->svc.nbackends,
+				e->owner->name, vip, e->bs.n,
 				WEFT_MAX_BACKENDS_PER_SERVICE);
 			errors++;
 		}
@@ -595,15 +714,41 @@ static int lb_assemble(struct lb_build *b, struct lb_state *out)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		out->services[i] = b->e[i].svc;
-		b->e[i].svc.backends = NULL;
+		out->services[i].backends = b->e[i].bs.v;
+		out->services[i].nbackends = b->e[i].bs.n;
+		b->e[i].bs.v = NULL;
 	}
 	out->nservices = n;
 	return 0;
 }
 
+static void lb_build_free(struct lb_build *b)
+{
+	free(b->pods.r);
+	free(b->pods_by_name.r);
+	free(b->slices.r);
+	free(b->endpoints.r);
+	free(b->wes.r);
+	for (size_t i = 0; i < b->n; i++)
+		free(b->e[i].bs.v);
+	free(b->e);
+	for (size_t i = 0; i < b->nhosts; i++)
+		free(b->hosts[i].name);
+	free(b->hosts);
+	lb_hostrefs_free(&b->vs_exact);
+	lb_hostrefs_free(&b->vs_wild);
+	lb_hostrefs_free(&b->dr_exact);
+	lb_hostrefs_free(&b->dr_wild);
+	free(b->req);
+	for (size_t i = 0; i < b->nstrs; i++)
+		free(b->strs[i]);
+	free(b->strs);
+	free(b->noticed);
+}
+
 int lb_compile(const struct mesh_config *cfg, struct lb_state *out)
 {
-	struct lb_build b = { 0 };
+	struct lb_build b = { .cfg = cfg };
 	int err;
 
 	memset(out, 0, sizeof(*out));
@@ -614,11 +759,24 @@ int lb_compile(const struct mesh_config *cfg, struct lb_state *out)
 		lb_k8s_service(&b, &cfg->services[i]);
 	for (size_t i = 0; i < cfg->nservice_entries && !b.err; i++)
 		lb_service_entry(&b, &cfg->service_entries[i]);
-	err = b.err ? b.err : lb_assemble(&b, out);
-	lb_index_free(&b);
-	for (size_t i = 0; i < b.n; i++)
-		free(b.e[i].svc.backends);
-	free(b.e);
+	err = b.err;
+	if (!err)
+		err = lb_assemble(&b, out);
+	if (!err)
+		err = lb_hosts_build(&b);
+	if (!err)
+		err = lb_dr_index(&b);
+	if (!err)
+		err = lb_routes_build(&b, out);
+	if (!err)
+		err = lb_clusters_build(&b, out);
+	if (!err)
+		err = lb_workloads_build(&b, out);
+	if (!err && b.err)
+		err = b.err;
+	if (!err && b.errors)
+		err = -EINVAL;
+	lb_build_free(&b);
 	if (err)
 		lb_state_free(out);
 	return err;
@@ -631,5 +789,9 @@ void lb_state_free(struct lb_state *state)
 	for (size_t i = 0; i < state->nservices; i++)
 		free(state->services[i].backends);
 	free(state->services);
+	for (size_t i = 0; i < state->nclusters; i++)
+		free(state->clusters[i].backends);
+	free(state->clusters);
+	free(state->workloads);
 	memset(state, 0, sizeof(*state));
 }

@@ -204,8 +204,17 @@ enum k8s_pod_phase {
 	K8S_POD_UNKNOWN,
 };
 
+/* metadata.ownerReferences entry (Pods: who created them). */
+struct k8s_owner_ref {
+	const char *kind;          /* "ReplicaSet", "StatefulSet", ... */
+	const char *name;
+	bool controller;           /* controller: true */
+};
+
 struct k8s_pod {
 	struct mesh_meta meta;
+	size_t nowners;            /* metadata.ownerReferences */
+	struct k8s_owner_ref *owners;
 	const char *service_account; /* spec.serviceAccountName, else
 				      * spec.serviceAccount, else NULL */
 	const char *node_name;

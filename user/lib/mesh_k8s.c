@@ -668,14 +668,57 @@ static void read_pod_status(struct ydec *d, const struct ynode *st,
 	ydec_pop(d, mark);
 }
 
+/*
+ * metadata.ownerReferences: kind and name of each owner (the workload name
+ * of a Pod comes from its controller).  Entries without both are ignored,
+ * as Kubernetes objects ignore what they do not need.
+ */
+static void read_pod_owners(struct ydec *d, const struct ynode *md,
+			    struct k8s_pod *pod)
+{
+	const struct ynode *seq = ydec_seq(d, md, "ownerReferences");
+	size_t mark;
+
+	if (!seq || !seq->n)
+		return;
+	pod->owners = ydec_array(d, seq->n, sizeof(*pod->owners));
+	if (!pod->owners)
+		return;
+	mark = ydec_push(d, "ownerReferences");
+	for (size_t i = 0; i < seq->n; i++) {
+		struct k8s_owner_ref *o = &pod->owners[pod->nowners];
+		const struct ynode *it;
+		size_t m;
+
+		it = item_map(d, seq, i, &m);
+		if (!it)
+			continue;
+		ydec_str(d, it, "kind", &o->kind);
+		ydec_str(d, it, "name", &o->name);
+		ydec_bool(d, it, "controller", &o->controller);
+		if (o->kind && o->name && o->name[0])
+			pod->nowners++;
+		else
+			memset(o, 0, sizeof(*o));
+		ydec_pop(d, m);
+	}
+	ydec_pop(d, mark);
+}
+
 void mesh_k8s_read_pod(struct mesh_config *cfg, struct ydec *d,
 		       const struct ynode *doc, const struct mesh_meta *meta)
 {
 	struct k8s_pod pod = { .meta = *meta };
-	const struct ynode *spec, *st;
+	const struct ynode *spec, *st, *md;
 	struct k8s_pod *slot;
 	size_t mark;
 
+	md = ymap_find(doc, "metadata");
+	if (md && md->kind == YNODE_MAP) {
+		mark = ydec_push(d, "metadata");
+		read_pod_owners(d, md, &pod);
+		ydec_pop(d, mark);
+	}
 	if (!ydec_required(d, doc, "spec"))
 		return;
 	spec = ydec_map(d, doc, "spec");
