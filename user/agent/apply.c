@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -482,18 +483,116 @@ out:
 	return err;
 }
 
+/* Pools of ids and Maglev tables, with what the maps still hold taken. */
+struct cluster_pools {
+	struct id_pool ids;
+	struct id_pool tables; /* table index + 1 */
+	__u32 *slots;          /* scratch, WEFT_MAX_BACKENDS_PER_SERVICE */
+};
+
+static int write_cluster(const struct datapath_maps *maps,
+			 const struct lb_cluster *cl, struct applied *cur,
+			 struct backend_entry *desired, size_t ndesired,
+			 struct cluster_pools *pools, __u32 *id_out,
+			 struct apply_result *res)
+{
+	struct weft_cluster value = { .policy = (__u8)cl->policy };
+	struct cluster_entry probe = {}, *old;
+	struct weft_cluster_meta meta = {};
+	size_t nslots, s;
+	__u32 id;
+	int err;
+
+	copy_str(probe.name, sizeof(probe.name), cl->name);
+	old = find_in(&probe, cur->clusters, cur->nclusters,
+		      sizeof(*cur->clusters), cluster_cmp);
+	if (old) {
+		old->wanted = true;
+		id = old->id;
+	} else {
+		id = id_pool_take(&pools->ids);
+		if (!id) {
+			pr_warn("more than %u clusters: id space exhausted\n",
+				WEFT_MAX_CLUSTERS - 1);
+			return -ENOSPC;
+		}
+		res->clusters_added++;
+	}
+
+	nslots = cluster_slots(cl, desired, ndesired, pools->slots);
+	for (s = 0; s < nslots; s++) {
+		struct weft_slot_key key = { .cluster_id = id,
+					     .slot = (__u32)s };
+
+		err = map_write(maps->cluster_slots, &key, &pools->slots[s],
+				"weft_cluster_slots");
+		if (err)
+			return err;
+	}
+	if (cl->policy == LB_POLICY_MAGLEV && nslots) {
+		if (old && old->value.policy == WEFT_LB_MAGLEV) {
+			value.maglev_table = old->value.maglev_table;
+		} else {
+			__u32 t = id_pool_take(&pools->tables);
+
+			if (!t) {
+				pr_warn("%s: more than %u consistent-hash clusters\n",
+					cl->name, WEFT_MAGLEV_TABLES);
+				return -ENOSPC;
+			}
+			value.maglev_table = t - 1;
+		}
+		err = write_maglev(maps, cl, desired, ndesired,
+				   value.maglev_table);
+		if (err)
+			return err;
+	}
+	value.count = (__u16)nslots;
+	err = map_write(maps->clusters, &id, &value, "weft_clusters");
+	if (err)
+		return err;
+	copy_str(meta.name, sizeof(meta.name), cl->name);
+	err = map_write(maps->cluster_meta, &id, &meta, "weft_cluster_meta");
+	if (err)
+		return err;
+	res->clusters++;
+	*id_out = id;
+	return 0;
+}
+
+/* 0 for an IPv4 (mapped) address, 1 for IPv6: a cluster variant index. */
+static int family_of(const union weft_addr *addr)
+{
+	return weft_addr_is_v4(addr) ? 0 : 1;
+}
+
+/*
+ * Write every cluster once per address family a route of that family needs
+ * (cluster_id[2 * i + family]).  A cluster is a host's endpoints, which on a
+ * dual-stack host are of both families, while a socket can only reach its
+ * own: an IPv4 VIP must never be handed an IPv6 backend.  The variant keeps
+ * the Istio name when one family is needed and gets "|ipv4"/"|ipv6"
+ * appended when both are.
+ */
 static int write_clusters(const struct datapath_maps *maps,
 			  const struct lb_state *state, struct applied *cur,
 			  struct backend_entry *desired, size_t ndesired,
 			  __u32 *cluster_id, struct apply_result *res)
 {
-	struct id_pool ids = {}, tables = {};
-	__u32 *slots;
+	struct cluster_pools pools = {};
+	unsigned char *needed = NULL;
+	struct lb_cluster variant;
+	size_t i;
 	int err;
 
-	slots = calloc(WEFT_MAX_BACKENDS_PER_SERVICE, sizeof(*slots));
-	err = slots ? id_pool_init(&ids, WEFT_MAX_CLUSTERS) : -ENOMEM;
-	err = err ?: id_pool_init(&tables, WEFT_MAGLEV_TABLES + 1);
+	pools.slots = calloc(WEFT_MAX_BACKENDS_PER_SERVICE,
+			     sizeof(*pools.slots));
+	needed = calloc(state->nclusters ?: 1, 1);
+	variant.backends = calloc(WEFT_MAX_BACKENDS_PER_SERVICE,
+				  sizeof(*variant.backends));
+	err = pools.slots && needed && variant.backends ?
+		      id_pool_init(&pools.ids, WEFT_MAX_CLUSTERS) : -ENOMEM;
+	err = err ?: id_pool_init(&pools.tables, WEFT_MAGLEV_TABLES + 1);
 	if (err)
 		goto out;
 	/* Ids and tables of every cluster still in the maps stay taken,
@@ -505,82 +604,57 @@ static int write_clusters(const struct datapath_maps *maps,
 			struct weft_cluster v;
 
 			prev = &key;
-			id_pool_mark(&ids, key);
+			id_pool_mark(&pools.ids, key);
 			if (!bpf_map_lookup_elem(maps->clusters, &key, &v) &&
 			    v.policy == WEFT_LB_MAGLEV)
-				id_pool_mark(&tables, v.maglev_table + 1);
+				id_pool_mark(&pools.tables, v.maglev_table + 1);
 		}
 	}
+	for (i = 0; i < state->nservices; i++) {
+		const struct lb_service *svc = &state->services[i];
 
-	for (size_t i = 0; i < state->nclusters; i++) {
+		for (size_t d = 0; d < svc->ndests; d++)
+			needed[svc->dests[d].cluster] |=
+				1u << family_of(&svc->vip);
+	}
+
+	for (i = 0; i < state->nclusters; i++) {
 		const struct lb_cluster *cl = &state->clusters[i];
-		struct cluster_entry probe = {}, *old;
-		struct weft_cluster value = { .policy = (__u8)cl->policy };
-		struct weft_cluster_meta meta = {};
-		size_t nslots, s;
 
-		copy_str(probe.name, sizeof(probe.name), cl->name);
-		old = find_in(&probe, cur->clusters, cur->nclusters,
-			      sizeof(*cur->clusters), cluster_cmp);
-		if (old) {
-			old->wanted = true;
-			cluster_id[i] = old->id;
-		} else {
-			cluster_id[i] = id_pool_take(&ids);
-			if (!cluster_id[i]) {
-				pr_warn("more than %u clusters: id space exhausted\n",
-					WEFT_MAX_CLUSTERS - 1);
-				err = -ENOSPC;
-				goto out;
-			}
-			res->clusters_added++;
-		}
-
-		nslots = cluster_slots(cl, desired, ndesired, slots);
-		for (s = 0; s < nslots; s++) {
-			struct weft_slot_key key = { .cluster_id = cluster_id[i],
-						     .slot = (__u32)s };
-
-			err = map_write(maps->cluster_slots, &key, &slots[s],
-					"weft_cluster_slots");
+		for (int fam = 0; fam < 2; fam++) {
+			if (!(needed[i] & (1u << fam)))
+				continue;
+			variant = (struct lb_cluster){
+				.port = cl->port, .policy = cl->policy,
+				.backends = variant.backends,
+			};
+			/* a long name is cut: names are for people only */
+			if (snprintf(variant.name, sizeof(variant.name), "%s%s",
+				     cl->name,
+				     needed[i] == 3 ? (fam ? "|ipv6" : "|ipv4")
+						    : "") >=
+			    (int)sizeof(variant.name))
+				pr_debug("cluster name cut: %s\n", cl->name);
+			for (size_t b = 0; b < cl->nbackends &&
+					   variant.nbackends <
+						   WEFT_MAX_BACKENDS_PER_SERVICE;
+			     b++)
+				if (family_of(&cl->backends[b].addr) == fam)
+					variant.backends[variant.nbackends++] =
+						cl->backends[b];
+			err = write_cluster(maps, &variant, cur, desired,
+					    ndesired, &pools,
+					    &cluster_id[2 * i + fam], res);
 			if (err)
 				goto out;
 		}
-		if (cl->policy == LB_POLICY_MAGLEV && nslots) {
-			if (old && old->value.policy == WEFT_LB_MAGLEV) {
-				value.maglev_table = old->value.maglev_table;
-			} else {
-				__u32 t = id_pool_take(&tables);
-
-				if (!t) {
-					pr_warn("%s: more than %u consistent-hash clusters\n",
-						cl->name, WEFT_MAGLEV_TABLES);
-					err = -ENOSPC;
-					goto out;
-				}
-				value.maglev_table = t - 1;
-			}
-			err = write_maglev(maps, cl, desired, ndesired,
-					   value.maglev_table);
-			if (err)
-				goto out;
-		}
-		value.count = (__u16)nslots;
-		err = map_write(maps->clusters, &cluster_id[i], &value,
-				"weft_clusters");
-		if (err)
-			goto out;
-		copy_str(meta.name, sizeof(meta.name), cl->name);
-		err = map_write(maps->cluster_meta, &cluster_id[i], &meta,
-				"weft_cluster_meta");
-		if (err)
-			goto out;
 	}
-	res->clusters = (__u32)state->nclusters;
 out:
-	id_pool_free(&ids);
-	id_pool_free(&tables);
-	free(slots);
+	id_pool_free(&pools.ids);
+	id_pool_free(&pools.tables);
+	free(pools.slots);
+	free(variant.backends);
+	free(needed);
 	return err;
 }
 
@@ -632,7 +706,9 @@ static int write_services(const struct datapath_maps *maps,
 		for (size_t d = 0; d < svc->ndests && d < WEFT_MAX_ROUTE_DESTS;
 		     d++) {
 			total += svc->dests[d].weight;
-			value.dests[d].cluster_id = cluster_id[svc->dests[d].cluster];
+			value.dests[d].cluster_id =
+				cluster_id[2 * svc->dests[d].cluster +
+					   family_of(&svc->vip)];
 			value.dests[d].weight_end = total;
 			value.ndests++;
 		}
@@ -693,7 +769,8 @@ int apply_state(const struct datapath_maps *maps, const struct lb_state *state,
 	if (gc > 0)
 		res->garbage_collected = (__u32)gc;
 
-	cluster_id = calloc(state->nclusters ?: 1, sizeof(*cluster_id));
+	cluster_id = calloc(state->nclusters ? 2 * state->nclusters : 1,
+			    sizeof(*cluster_id));
 	err = cluster_id ? applied_read(maps, &cur) : -ENOMEM;
 	err = err ?: id_pool_init(&backend_ids, WEFT_MAX_BACKENDS);
 	if (err)
