@@ -243,8 +243,16 @@ struct weft_agent_state {
 	char rejected_reason[256]; /* first "file:line: what is wrong" */
 };
 
-/* Pinned object names below <pin_dir>/ (maps/ and links/ subfolders). */
-#define WEFT_PIN_MAPS_DIR  "maps"
+/*
+ * Pinned object folders below <pin_dir>/.  Maps live in a folder named for
+ * the ABI version, so an agent with a new layout creates its maps beside the
+ * old ones, fills them, switches the pinned links over to its programs and
+ * only then removes the old folder (see user/agent/loader.h).  bpffs
+ * refuses names with a dot, hence the underscore.
+ */
+#define WEFT_STR_(x) #x
+#define WEFT_STR(x) WEFT_STR_(x)
+#define WEFT_PIN_MAPS_DIR  "maps_v" WEFT_STR(WEFT_ABI_VERSION)
 #define WEFT_PIN_LINKS_DIR "links"
 
 #endif /* WEFT_ABI_H */

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <weft/abi.h>
+
 #define NWEB 3
 #define VIP_URL "http://10.96.0.10/"
 
@@ -296,9 +298,9 @@ WEFT_E2E_TEST(e2e_agent_uninstall)
 	    !ASSERT_OK(sb_agent_start(&a, NULL), "weftd") ||
 	    !ASSERT_OK(stat(a.cgroup, &cg), "stat cgroup"))
 		goto out;
-	snprintf(maps, sizeof(maps), "%s/maps", a.pin_dir);
+	snprintf(maps, sizeof(maps), "%s/" WEFT_PIN_MAPS_DIR, a.pin_dir);
 	snprintf(links, sizeof(links), "%s/links", a.pin_dir);
-	ASSERT_TRUE(exists(maps), "maps pinned under <pin dir>/maps");
+	ASSERT_TRUE(exists(maps), "maps pinned under <pin dir>/maps_v<ABI>");
 	ASSERT_TRUE(exists(links), "links pinned under <pin dir>/links");
 	ASSERT_GE(cgroup_links((unsigned long long)cg.st_ino), 4,
 		  "bpftool: weft links on the cgroup");

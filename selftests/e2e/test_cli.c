@@ -1386,8 +1386,8 @@ WEFT_KERNEL_TEST(cli_uninstall)
 		goto out;
 	ASSERT_HAS(out, "removed ", "says what it removed");
 	ASSERT_HAS(out, "/links/weft_connect4\n", "link");
-	ASSERT_HAS(out, "/maps/weft_services\n", "map");
-	ASSERT_ORDER(out, "/links/weft_connect4", "/maps/weft_agent_state",
+	ASSERT_HAS(out, "/" WEFT_PIN_MAPS_DIR "/weft_services\n", "map");
+	ASSERT_ORDER(out, "/links/weft_connect4", "/" WEFT_PIN_MAPS_DIR "/weft_agent_state",
 		     "links first");
 	snprintf(path, sizeof(path), "removed %s\n", f.dir);
 	ASSERT_HAS(out, path, "the directory too");
@@ -1410,10 +1410,11 @@ WEFT_KERNEL_TEST(cli_uninstall)
 		       "-j u"))
 		goto out;
 	ASSERT_JSON(out, "uninstall");
-	snprintf(path, sizeof(path), "{\"removed\":[\"%s/maps/weft_agent_state\"",
+	snprintf(path, sizeof(path), "{\"removed\":[\"%s/" WEFT_PIN_MAPS_DIR "/weft_agent_state\"",
 		 f.dir);
 	ASSERT_HAS(out, path, "sorted paths");
-	snprintf(path, sizeof(path), "\"%s/maps\",\"%s\"]}\n", f.dir, f.dir);
+	snprintf(path, sizeof(path), "\"%s/" WEFT_PIN_MAPS_DIR "\",\"%s\"]}\n",
+		 f.dir, f.dir);
 	ASSERT_HAS(out, path, "directories last");
 	ASSERT_TRUE(access(f.dir, F_OK) && errno == ENOENT, "pin dir gone");
 
@@ -1465,7 +1466,7 @@ WEFT_KERNEL_TEST(cli_empty_and_abi_mismatch)
 	ASSERT_EQ(run_cli(out, sizeof(out), "-p '%s' stats 2>&1", f.dir), 1,
 		  "wrong map type");
 	snprintf(want, sizeof(want),
-		 "weft: error: %s/maps/weft_tcp_stats: type %d key %zu value %zu "
+		 "weft: error: %s/" WEFT_PIN_MAPS_DIR "/weft_tcp_stats: type %d key %zu value %zu "
 		 "bytes, this weft (ABI %d) expects type %d key %zu value %zu; "
 		 "use the weft of the running weftd\n",
 		 f.dir, BPF_MAP_TYPE_LRU_HASH, sizeof(struct weft_tcp_stats_key),
@@ -1489,7 +1490,7 @@ WEFT_KERNEL_TEST(cli_layout_check_every_map)
 		ASSERT_EQ(run_cli(out, sizeof(out), "-j -p '%s' status", f.dir),
 			  1, map_defs[i].name);
 		ASSERT_JSON(out, "layout error");
-		snprintf(want, sizeof(want), "{\"error\":\"%s/maps/%s: type ",
+		snprintf(want, sizeof(want), "{\"error\":\"%s/" WEFT_PIN_MAPS_DIR "/%s: type ",
 			 f.dir, map_defs[i].name);
 		ASSERT_HAS(out, want, "names the map");
 		fixture_teardown(&f);

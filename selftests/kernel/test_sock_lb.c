@@ -1165,3 +1165,60 @@ out:
 	close_all(lfd, 2);
 	env_teardown(&env);
 }
+
+/*
+ * An agent with a new map layout (simulated: the pinned maps are moved to
+ * another version's folder) creates fresh maps, fills them, swaps its
+ * programs into the same links and removes the old folder; connections
+ * through the VIP work before, during and after.
+ */
+WEFT_KERNEL_TEST(sock_lb_upgrade_new_layout)
+{
+	struct svc_spec spec = {
+		.vip = "10.96.1.12", .port = 80, .proto = IPPROTO_TCP,
+		.nbackends = 1, .backend = { "127.0.0.1" },
+		.backend_port = { 9001 },
+	};
+	char cur[PATH_MAX + 32], old[PATH_MAX + 32];
+	__u32 link_before, link_after;
+	struct lb_env env;
+	struct stat st;
+	int lfd = -1, fd;
+
+	if (!env_setup(&env))
+		goto out;
+	lfd = listener("127.0.0.1", 9001, SOCK_STREAM);
+	if (!ASSERT_OK(apply_specs(&env, &spec, 1), "apply"))
+		goto out;
+	loader_free(env.loader);
+	env.loader = NULL;
+	link_before = link_prog_id(env.pin_dir, "weft_connect4");
+
+	snprintf(cur, sizeof(cur), "%s/%s", env.pin_dir, WEFT_PIN_MAPS_DIR);
+	snprintf(old, sizeof(old), "%s/maps_v0", env.pin_dir);
+	if (!ASSERT_OK(rename(cur, old) ? -errno : 0, "pretend an old layout"))
+		goto out;
+
+	/* new agent: open (fresh maps), fill, then attach */
+	if (!ASSERT_OK(loader_open(env.cgroup, env.pin_dir, &env.loader),
+		       "open with a new layout"))
+		goto out;
+	fd = dial("10.96.1.12", 80, AF_INET, SOCK_STREAM);
+	if (ASSERT_GE(fd, 0, "old programs still serve while filling"))
+		close(fd);
+	ASSERT_EQ(accepted_by(&lfd, 1), 0, "backend reached");
+	if (!ASSERT_OK(apply_specs(&env, &spec, 1), "fill the new maps") ||
+	    !ASSERT_OK(loader_attach(env.loader), "swap programs"))
+		goto out;
+	link_after = link_prog_id(env.pin_dir, "weft_connect4");
+	ASSERT_NEQ(link_after, link_before, "same link, new program");
+	ASSERT_NEQ(stat(old, &st), 0, "old maps folder removed");
+	fd = dial("10.96.1.12", 80, AF_INET, SOCK_STREAM);
+	if (ASSERT_GE(fd, 0, "new programs serve"))
+		close(fd);
+	ASSERT_EQ(accepted_by(&lfd, 1), 0, "backend reached");
+out:
+	if (lfd >= 0)
+		close(lfd);
+	env_teardown(&env);
+}

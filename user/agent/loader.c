@@ -3,6 +3,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,6 +30,8 @@ struct loader {
 	struct datapath_maps maps;
 	struct loader_features features;
 	int cgroup_fd;
+	char cgroup_path[PATH_MAX];
+	char pin_dir[PATH_MAX];
 };
 
 static void loader_probe(struct loader_features *f)
@@ -123,8 +126,8 @@ static int loader_attach_one(struct loader *l, struct bpf_program *prog,
 	return err;
 }
 
-static int loader_attach(struct loader *l, const char *cgroup_path,
-			 const char *pin_dir)
+static int loader_attach_all(struct loader *l, const char *cgroup_path,
+			     const char *pin_dir)
 {
 	struct bpf_program *prog;
 	char path[PATH_MAX];
@@ -172,8 +175,8 @@ static int loader_take_maps(struct loader *l)
 	return 0;
 }
 
-int loader_install(const char *cgroup_path, const char *pin_dir,
-		   struct loader **out)
+int loader_open(const char *cgroup_path, const char *pin_dir,
+		struct loader **out)
 {
 	char maps_dir[PATH_MAX];
 	struct loader *l;
@@ -183,6 +186,13 @@ int loader_install(const char *cgroup_path, const char *pin_dir,
 	if (!l)
 		return -ENOMEM;
 	l->cgroup_fd = -1;
+	if (snprintf(l->cgroup_path, sizeof(l->cgroup_path), "%s",
+		     cgroup_path) >= (int)sizeof(l->cgroup_path) ||
+	    snprintf(l->pin_dir, sizeof(l->pin_dir), "%s", pin_dir) >=
+		    (int)sizeof(l->pin_dir)) {
+		err = -ENAMETOOLONG;
+		goto err_free;
+	}
 
 	err = sysfs_bpffs_ensure(pin_dir);
 	if (err)
@@ -226,7 +236,6 @@ int loader_install(const char *cgroup_path, const char *pin_dir,
 		goto err_destroy;
 	}
 	err = loader_take_maps(l);
-	err = err ?: loader_attach(l, cgroup_path, pin_dir);
 	if (err)
 		goto err_destroy;
 	*out = l;
@@ -238,6 +247,59 @@ err_destroy:
 	close(l->cgroup_fd);
 err_free:
 	free(l);
+	return err;
+}
+
+/*
+ * Remove map folders of other ABI versions ("maps_v<N>", and the unversioned
+ * "maps" of the first releases).  Called once the links run our programs.
+ */
+static void loader_retire_old_maps(const char *pin_dir)
+{
+	struct dirent *ent;
+	DIR *d = opendir(pin_dir);
+
+	if (!d)
+		return;
+	while ((ent = readdir(d))) {
+		char path[PATH_MAX];
+
+		if (strcmp(ent->d_name, "maps") &&
+		    strncmp(ent->d_name, "maps_v", 6))
+			continue;
+		if (!strcmp(ent->d_name, WEFT_PIN_MAPS_DIR))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", pin_dir,
+			     ent->d_name) >= (int)sizeof(path))
+			continue;
+		pr_info("upgrade: removing the maps of the previous layout in %s\n",
+			path);
+		datapath_unpin_dir(path);
+	}
+	closedir(d);
+}
+
+int loader_attach(struct loader *l)
+{
+	int err = loader_attach_all(l, l->cgroup_path, l->pin_dir);
+
+	if (!err)
+		loader_retire_old_maps(l->pin_dir);
+	return err;
+}
+
+int loader_install(const char *cgroup_path, const char *pin_dir,
+		   struct loader **out)
+{
+	int err = loader_open(cgroup_path, pin_dir, out);
+
+	if (err)
+		return err;
+	err = loader_attach(*out);
+	if (err) {
+		loader_free(*out);
+		*out = NULL;
+	}
 	return err;
 }
 

@@ -20,9 +20,25 @@ struct loader_features {
 };
 
 /*
- * Install into cgroup_path (resolved, absolute) pinning under pin_dir.
- * Returns 0 and a loader, or a negative errno with the reason logged.
+ * Open and load the BPF objects for cgroup_path (resolved, absolute) with
+ * their maps pinned under pin_dir/maps_v<ABI>/, reusing pinned maps of this
+ * layout.  Nothing is attached yet: the caller fills the maps first, so the
+ * programs never see an empty datapath.  Returns 0 and a loader, or a
+ * negative errno with the reason logged.
  */
+int loader_open(const char *cgroup_path, const char *pin_dir,
+		struct loader **out);
+
+/*
+ * Attach every program to the cgroup through a pinned link: a link pinned
+ * by an earlier agent is adopted and switched to the new program in one
+ * step (BPF_LINK_UPDATE); a missing one is created.  Then map folders of
+ * other ABI versions under pin_dir are removed: their programs are gone
+ * from the links, so nothing uses them any more.  0 or negative errno.
+ */
+int loader_attach(struct loader *l);
+
+/* loader_open() then loader_attach(), for callers with nothing to fill. */
 int loader_install(const char *cgroup_path, const char *pin_dir,
 		   struct loader **out);
 

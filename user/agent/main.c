@@ -429,16 +429,20 @@ int main(int argc, char **argv)
 			a.node.config_dir);
 		return 1;
 	}
+	/* Fill the maps before the programs are attached (or swapped into
+	 * the pinned links): traffic never meets an empty datapath. */
 	if (sysfs_cgroup_resolve(a.node.cgroup_path, a.cgroup,
 				 sizeof(a.cgroup)) ||
-	    loader_install(a.cgroup, a.node.pin_dir, &a.loader)) {
+	    loader_open(a.cgroup, a.node.pin_dir, &a.loader)) {
 		lb_state_free(&state);
 		return 1;
 	}
-	pr_info("node %s: datapath attached to %s, pinned under %s\n",
-		a.node.node_name, a.cgroup, a.node.pin_dir);
 	err = agent_write(&a, &state);
 	lb_state_free(&state);
+	err = err ?: loader_attach(a.loader);
+	if (!err)
+		pr_info("node %s: datapath attached to %s, pinned under %s\n",
+			a.node.node_name, a.cgroup, a.node.pin_dir);
 	if (!err && mode == MODE_DAEMON)
 		err = agent_run(&a);
 	loader_free(a.loader);

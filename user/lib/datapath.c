@@ -85,17 +85,13 @@ void datapath_maps_close(struct datapath_maps *maps)
 	}
 }
 
-/* Unlink every pin in pin_dir/subdir, then the directory itself. */
-static int unpin_dir(const char *pin_dir, const char *subdir)
+int datapath_unpin_dir(const char *dir)
 {
-	char dir[PATH_MAX], path[PATH_MAX];
+	char path[PATH_MAX];
 	struct dirent *ent;
 	int err = 0;
 	DIR *d;
 
-	if (snprintf(dir, sizeof(dir), "%s/%s", pin_dir, subdir) >=
-	    (int)sizeof(dir))
-		return -ENAMETOOLONG;
 	d = opendir(dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
@@ -120,13 +116,43 @@ static int unpin_dir(const char *pin_dir, const char *subdir)
 	return err;
 }
 
+/* Unlink every pin in pin_dir/subdir, then the directory itself. */
+static int unpin_dir(const char *pin_dir, const char *subdir)
+{
+	char dir[PATH_MAX];
+
+	if (snprintf(dir, sizeof(dir), "%s/%s", pin_dir, subdir) >=
+	    (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	return datapath_unpin_dir(dir);
+}
+
+/* Map folders of any ABI version: "maps", "maps_v<N>". */
+static int unpin_map_dirs(const char *pin_dir)
+{
+	struct dirent *ent;
+	int err = 0;
+	DIR *d = opendir(pin_dir);
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((ent = readdir(d))) {
+		if (strcmp(ent->d_name, "maps") &&
+		    strncmp(ent->d_name, "maps_v", 6))
+			continue;
+		err = err ?: unpin_dir(pin_dir, ent->d_name);
+	}
+	closedir(d);
+	return err;
+}
+
 int datapath_uninstall(const char *pin_dir)
 {
 	int err, err2;
 
 	/* Links first: detach before the maps the programs use go away. */
 	err = unpin_dir(pin_dir, WEFT_PIN_LINKS_DIR);
-	err2 = unpin_dir(pin_dir, WEFT_PIN_MAPS_DIR);
+	err2 = unpin_map_dirs(pin_dir);
 	err = err ?: err2;
 	if (rmdir(pin_dir) && errno != ENOENT) {
 		pr_warn("%s: %s\n", pin_dir, strerror(errno));

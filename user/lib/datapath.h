@@ -3,7 +3,7 @@
  * The installed datapath as seen from bpffs: where weftd pins its maps and
  * links, and how any weft binary opens or removes them.
  *
- *   <pin_dir>/maps/<map name>    every map of every weft BPF object
+ *   <pin_dir>/maps_v2/<map name>    every map of every weft BPF object
  *   <pin_dir>/links/<prog name>  one bpf_link per attached program
  *
  * A link pin owns its attachment: removing the pin (with no process holding
@@ -47,7 +47,7 @@ extern const char *const datapath_map_names[];
 int datapath_maps_open(const char *pin_dir, struct datapath_maps *maps);
 void datapath_maps_close(struct datapath_maps *maps); /* accepts closed */
 
-/* "<pin_dir>/maps/<name>" or "<pin_dir>/links/<name>" into buf. */
+/* "<pin_dir>/maps_v2/<name>" or "<pin_dir>/links/<name>" into buf. */
 int datapath_pin_path(char *buf, size_t len, const char *pin_dir,
 		      const char *subdir, const char *name);
 
@@ -68,6 +68,9 @@ const char *weft_counter_name(unsigned int counter);
 int datapath_counter_read(int fd, unsigned int counter, __u64 *sum);
 int datapath_service_stats_read(int fd, __u32 service_id,
 				struct weft_service_stats *sum);
+
+/* Unlink every pin directly in dir, then dir itself.  0 or -errno. */
+int datapath_unpin_dir(const char *dir);
 
 /* Number of possible CPUs, for per-CPU map values (cached). */
 int datapath_ncpus(void);
