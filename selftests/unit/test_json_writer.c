@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* The streaming JSON writer: nesting, separators, escaping, misuse. */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "../test.h"
+
 #include "json_writer.h"
 
 struct json_buf {
@@ -102,6 +104,26 @@ WEFT_TEST(json_writer_numbers)
 			     "[0,18446744073709551615,-9223372036854775808,-1]\n"
 			     "7\nnull\n",
 			     "numbers");
+	jb_free(&b);
+}
+
+WEFT_TEST(json_writer_doubles)
+{
+	struct json_buf b;
+
+	if (!jb_open(&b))
+		return;
+	json_object_begin(&b.w);
+	json_kv_double(&b.w, "share", 0.8);
+	json_kv_double(&b.w, "third", 1.0 / 3);
+	json_kv_double(&b.w, "one", 1.0);
+	json_kv_double(&b.w, "nan", NAN);
+	json_object_end(&b.w);
+	if (ASSERT_OK(jb_close(&b), "finish"))
+		ASSERT_STREQ(b.data,
+			     "{\"share\":0.8,\"third\":0.333333333333333,"
+			     "\"one\":1,\"nan\":null}\n",
+			     "doubles");
 	jb_free(&b);
 }
 

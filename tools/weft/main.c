@@ -180,22 +180,7 @@ const char *cli_percent_str(__u64 part, __u64 total, char *buf, size_t len)
 void cli_json_kv_ratio(struct json_writer *w, const char *key, __u64 part,
 		       __u64 total)
 {
-	unsigned int pm = cli_permille(part, total), frac = pm % 1000;
-	int digits = 3;
-
-	/*
-	 * The writer has integers only: write the integer part through it,
-	 * then append the fraction.  Inside an object nothing follows a
-	 * number, so the writer's state stays right.
-	 */
-	json_kv_u64(w, key, pm / 1000);
-	if (!frac || w->err || !w->depth)
-		return;
-	while (frac % 10 == 0) {
-		frac /= 10;
-		digits--;
-	}
-	fprintf(w->out, ".%0*u", digits, frac);
+	json_kv_double(w, key, cli_permille(part, total) / 1000.0);
 }
 
 /*

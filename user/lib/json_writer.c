@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 void json_init(struct json_writer *w, FILE *out)
@@ -233,6 +234,19 @@ void json_u64(struct json_writer *w, uint64_t v)
 	json_value_done(w);
 }
 
+void json_double(struct json_writer *w, double v)
+{
+	if (!isfinite(v)) {
+		json_null(w); /* JSON has no NaN or infinity */
+		return;
+	}
+	if (!json_value_prefix(w))
+		return;
+	/* shortest form that reads back the same: 0.8, not 0.80000000000000004 */
+	fprintf(w->out, "%.15g", v);
+	json_value_done(w);
+}
+
 void json_i64(struct json_writer *w, int64_t v)
 {
 	if (!json_value_prefix(w))
@@ -267,6 +281,12 @@ void json_kv_u64(struct json_writer *w, const char *key, uint64_t v)
 {
 	json_key(w, key);
 	json_u64(w, v);
+}
+
+void json_kv_double(struct json_writer *w, const char *key, double v)
+{
+	json_key(w, key);
+	json_double(w, v);
 }
 
 void json_kv_i64(struct json_writer *w, const char *key, int64_t v)

@@ -49,6 +49,7 @@ void json_string(struct json_writer *w, const char *s); /* NULL: null */
 void json_string_n(struct json_writer *w, const char *s, size_t len);
 void json_u64(struct json_writer *w, uint64_t v);
 void json_i64(struct json_writer *w, int64_t v);
+void json_double(struct json_writer *w, double v); /* non-finite: null */
 void json_bool(struct json_writer *w, bool v);
 void json_null(struct json_writer *w);
 
@@ -56,6 +57,7 @@ void json_null(struct json_writer *w);
 void json_kv_string(struct json_writer *w, const char *key, const char *s);
 void json_kv_u64(struct json_writer *w, const char *key, uint64_t v);
 void json_kv_i64(struct json_writer *w, const char *key, int64_t v);
+void json_kv_double(struct json_writer *w, const char *key, double v);
 void json_kv_bool(struct json_writer *w, const char *key, bool v);
 void json_kv_null(struct json_writer *w, const char *key);
 
