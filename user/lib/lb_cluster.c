@@ -9,7 +9,8 @@
  * Kubernetes Service: EndpointSlices, else Endpoints, else selected Pods;
  * a ServiceEntry: endpoints[] and workloadSelector) on its port with that
  * number, of both address families (a dual-stack host's cluster holds both;
- * the datapath must pick within the connecting socket's family), with
+ * the agent writes one variant per family a route needs, see
+ * user/agent/apply.c, so a socket only meets its own family), with
  * WorkloadEntry weights.  A subset keeps the endpoints whose labels hold
  * every subset label: Pod labels (an EndpointSlice or Endpoints address
  * through its targetRef Pod), WorkloadEntry spec.labels, inline endpoint
