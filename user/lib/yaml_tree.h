@@ -24,8 +24,8 @@
 #include <stdint.h>
 
 #define YTREE_MAX_DEPTH 64            /* nested sequences and mappings */
-#define YTREE_MAX_INPUT (16u << 20)   /* bytes per file */
-#define YTREE_MAX_NODES (1u << 20)    /* per stream, after alias expansion */
+#define YTREE_MAX_INPUT (64u << 20)   /* bytes per file */
+#define YTREE_MAX_NODES (4u << 20)    /* per stream, after alias expansion */
 #define YDIAG_MAX_REPORTED 20         /* errors printed per load */
 
 /*
