@@ -127,7 +127,11 @@ test-build:
 
 # ASAN_OPTIONS: the runner forks and the agents are started by tests;
 # leaks are reported (LSan) and fail the process that leaked.
+# The parsers' fuzzers run a bounded smoke round first (FUZZ_RUNS inputs
+# each); a crash fails `make test` before the suite runs.
 test: test-build
+	$(Q)$(MAKE) --no-print-directory -f selftests/fuzz/fuzz.mk fuzz-smoke \
+		FUZZ_RUNS=$(or $(FUZZ_RUNS),20000)
 	$(Q)ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 \
 	 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	 build/test/test_weft -B build/test -R $(CURDIR) $(TESTFLAGS)

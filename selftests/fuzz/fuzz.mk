@@ -33,7 +33,9 @@ MESH_SRCS := $(addprefix user/lib/,log.c yaml_tree.c mesh.c mesh_k8s.c \
 	     mesh_istio.c lb_compile.c lb_route.c lb_cluster.c lb_workload.c \
 	     addr.c)
 
-FUZZERS := $(FUZZ_OUT)/fuzz_mesh
+HTTP_SRCS := user/lib/http_request.c
+
+FUZZERS := $(FUZZ_OUT)/fuzz_mesh $(FUZZ_OUT)/fuzz_http
 HEADERS := $(wildcard user/lib/*.h include/weft/*.h)
 
 .PHONY: all fuzz-smoke clean-fuzz
@@ -45,6 +47,11 @@ $(FUZZ_OUT)/fuzz_mesh: selftests/fuzz/fuzz_mesh.c $(MESH_SRCS) $(HEADERS)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) selftests/fuzz/fuzz_mesh.c $(MESH_SRCS) \
 		$(FUZZ_LIBS) -o $@
 
+$(FUZZ_OUT)/fuzz_http: selftests/fuzz/fuzz_http.c $(HTTP_SRCS) $(HEADERS)
+	@printf '  %-8s %s\n' FUZZ $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) selftests/fuzz/fuzz_http.c $(HTTP_SRCS) -o $@
+
 # Seed corpus: every YAML file of the samples and of selftests/data,
 # flattened into one directory (rebuilt each time: cheap, never stale).
 $(FUZZ_OUT)/seed: FORCE
@@ -53,6 +60,8 @@ $(FUZZ_OUT)/seed: FORCE
 			\( -name '*.yaml' -o -name '*.yml' \) 2>/dev/null); do \
 		cp "$$f" "$@/$$(printf '%s' "$$f" | tr '/.' '__')"; \
 	done
+	$(Q)printf 'GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n' > $@/http_get
+	$(Q)printf 'HEAD /healthz/ready?x HTTP/1.0\n\n' > $@/http_head
 	@printf '  %-8s %s (%s files)\n' SEED $@ "$$(ls $@ | wc -l)"
 
 # Bounded run of each fuzzer; any crash, leak or UBSan report fails it.

@@ -9,10 +9,12 @@
 
 #include "../test.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <mntent.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -22,8 +24,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1250,4 +1254,462 @@ int sb_json_count(const char *obj, const char *key)
 	for (const char *p = obj; p && (p = strstr(p, needle)); p++)
 		n++;
 	return n;
+}
+
+/* --- background functions, config files, TCP clients --------------------- */
+
+int sb_spawn_fn(struct sb_proc *p, const struct sb_place *at, const char *what,
+		int (*fn)(void *arg), void *arg)
+{
+	struct sb_undo *u;
+	int fd, nul;
+	pid_t pid;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->what, sizeof(p->what), "%s", what);
+	snprintf(p->log, sizeof(p->log), "%s/%s.log", run_dir, what);
+	fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || nul < 0) {
+		int err = -errno;
+
+		if (fd >= 0)
+			close(fd);
+		if (nul >= 0)
+			close(nul);
+		return err;
+	}
+	test_log("  $ [fn %s]%s%s\n", what, at && at->netns ? " ns " : "",
+		 at && at->netns ? at->netns : "");
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		close(fd);
+		close(nul);
+		return -errno;
+	}
+	if (pid == 0) {
+		int rc;
+
+		dup2(nul, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		child_place(at);
+		rc = fn(arg);
+		fflush(NULL);
+		_exit(rc);
+	}
+	setpgid(pid, pid);
+	close(fd);
+	close(nul);
+	p->pid = pid;
+	u = undo_push(SB_PROC, p->log);
+	if (!u) {
+		group_stop(pid, SIGKILL, 1000);
+		p->pid = 0;
+		return -ENOSPC;
+	}
+	u->pid = pid;
+	snprintf(u->what, sizeof(u->what), "%s", what);
+	return 0;
+}
+
+int sb_proc_wait_exit(struct sb_proc *p, int timeout_ms)
+{
+	int st;
+
+	if (p->pid <= 0)
+		return p->status;
+	st = reap_until(p->pid, sb_now_ms() + timeout_ms);
+	if (st == -ETIMEDOUT)
+		return st;
+	kill(-p->pid, SIGKILL); /* anything it left in its group */
+	proc_reaped(p, st);
+	return st;
+}
+
+int sb_agent_write_config(const struct sb_agent *a, const char *name,
+			  const char *text)
+{
+	char tmp[PATH_MAX + 80], dst[PATH_MAX + 80];
+	int err;
+
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", a->config_dir, name);
+	snprintf(dst, sizeof(dst), "%s/%s", a->config_dir, name);
+	err = sb_write_file(tmp, text);
+	if (!err && rename(tmp, dst))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+int sb_agent_remove_config(const struct sb_agent *a, const char *name)
+{
+	char path[PATH_MAX + 80];
+
+	snprintf(path, sizeof(path), "%s/%s", a->config_dir, name);
+	return unlink(path) ? -errno : 0;
+}
+
+long long sb_agent_generation(const struct sb_agent *a)
+{
+	struct sb_result r;
+	long long gen = -1;
+
+	if (sb_weft(&r, a, SB_ARGV("-j", "status")) == 0)
+		gen = sb_json_int(r.out, "generation");
+	sb_result_free(&r);
+	return gen;
+}
+
+static socklen_t sb_sockaddr(const char *addr, int port,
+			     struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		return sizeof(*sin);
+	}
+	if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		return sizeof(*sin6);
+	}
+	return 0;
+}
+
+int sb_tcp_ask(const char *addr, int port, const void *payload, size_t len,
+	       bool shut_wr, int timeout_ms, char *name, size_t name_len,
+	       size_t *received)
+{
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	struct sockaddr_storage ss;
+	socklen_t sslen = sb_sockaddr(addr, port, &ss);
+	size_t got = 0, sent = 0, nlen = 0;
+	bool line_done = !name_len;
+	char buf[4096];
+	int fd, err = 0;
+
+	if (name_len)
+		name[0] = '\0';
+	if (received)
+		*received = 0;
+	if (!sslen)
+		return -EINVAL;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&ss, sslen)) {
+		err = -errno;
+		goto out;
+	}
+	while (sent < len) {
+		ssize_t n = send(fd, (const char *)payload + sent, len - sent,
+				 MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			goto out;
+		}
+		sent += (size_t)n;
+	}
+	if (shut_wr && shutdown(fd, SHUT_WR)) {
+		err = -errno;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = errno == EAGAIN ? -ETIMEDOUT : -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		/* the first line, as far as it fits */
+		for (ssize_t i = 0; i < n && !line_done; i++) {
+			if (buf[i] == '\n' || nlen + 1 >= name_len) {
+				line_done = true;
+				break;
+			}
+			name[nlen++] = buf[i];
+			name[nlen] = '\0';
+		}
+		got += (size_t)n;
+	}
+	if (received)
+		*received = got;
+	if (!got)
+		err = -ENODATA;
+out:
+	close(fd);
+	return err;
+}
+
+static int tally_client(void *arg)
+{
+	const struct sb_tally *t = arg;
+	char names[SB_TALLY_NAMES][32], prev[32] = "", first_err[160] = "";
+	int hits[SB_TALLY_NAMES] = {}, nnames = 0, ok = 0, failed = 0, repeats = 0;
+
+	if (t->cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(t->cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set))
+			printf("affinity %s\n", strerror(errno));
+	}
+	for (int i = 0; i < t->count; i++) {
+		char name[32];
+		int err = sb_tcp_ask(t->addr, t->port, "x", 1, false, 3000, name,
+				     sizeof(name), NULL);
+		int k;
+
+		if (err) {
+			if (!failed++)
+				snprintf(first_err, sizeof(first_err),
+					 "connection %d to %s:%d: %s", i, t->addr,
+					 t->port, strerror(-err));
+			prev[0] = '\0';
+			continue;
+		}
+		ok++;
+		for (k = 0; k < nnames && strcmp(names[k], name); k++)
+			;
+		if (k == nnames && nnames < SB_TALLY_NAMES)
+			snprintf(names[nnames++], sizeof(names[0]), "%s", name);
+		if (k < nnames)
+			hits[k]++;
+		if (ok == 1)
+			printf("first %s\n", name);
+		repeats += !strcmp(prev, name);
+		snprintf(prev, sizeof(prev), "%s", name);
+	}
+	for (int k = 0; k < nnames; k++)
+		printf("hit %s %d\n", names[k], hits[k]);
+	printf("ok %d\nfailed %d\nrepeats %d\n", ok, failed, repeats);
+	if (first_err[0])
+		printf("error %s\n", first_err);
+	return 0;
+}
+
+int sb_tally_run(struct sb_tally *t, const struct sb_place *at)
+{
+	struct sb_result r;
+	int st;
+
+	t->nnames = t->ok = t->failed = t->repeats = 0;
+	t->first[0] = t->error[0] = '\0';
+	memset(t->hits, 0, sizeof(t->hits));
+	st = sb_call(&r, at, 30000 + t->count * 20, tally_client, t);
+	for (char *l = strtok(r.out, "\n"); l; l = strtok(NULL, "\n")) {
+		char name[32];
+		int n;
+
+		if (sscanf(l, "hit %31s %d", name, &n) == 2 &&
+		    t->nnames < SB_TALLY_NAMES) {
+			snprintf(t->names[t->nnames], sizeof(t->names[0]), "%s", name);
+			t->hits[t->nnames++] = n;
+		} else if (!strncmp(l, "first ", 6)) {
+			snprintf(t->first, sizeof(t->first), "%s", l + 6);
+		} else if (!strncmp(l, "error ", 6)) {
+			snprintf(t->error, sizeof(t->error), "%s", l + 6);
+		} else {
+			sscanf(l, "ok %d", &t->ok);
+			sscanf(l, "failed %d", &t->failed);
+			sscanf(l, "repeats %d", &t->repeats);
+		}
+	}
+	test_log("  %d x %s:%d:", t->count, t->addr, t->port);
+	for (int k = 0; k < t->nnames; k++)
+		test_log(" %s %d", t->names[k], t->hits[k]);
+	test_log(", failed %d, repeats %d%s%s\n", t->failed, t->repeats,
+		 t->error[0] ? ", first failure: " : "", t->error);
+	if (st)
+		printf("%s: tally client %s:%d: status %d: %s\n", test_name(),
+		       t->addr, t->port, st, r.err);
+	sb_result_free(&r);
+	return st;
+}
+
+int sb_tally_hits(const struct sb_tally *t, const char *name)
+{
+	for (int k = 0; k < t->nnames; k++)
+		if (!strcmp(t->names[k], name))
+			return t->hits[k];
+	return 0;
+}
+
+double sb_tally_pct(const struct sb_tally *t, const char *name)
+{
+	return t->ok ? 100.0 * sb_tally_hits(t, name) / t->ok : 0;
+}
+
+static int loop_client(void *arg)
+{
+	const struct sb_loop *l = arg;
+	long end = sb_now_ms() + l->max_ms;
+	sigset_t term, pending;
+
+	/* Blocked, and looked at between connections only: a stop never
+	 * interrupts a connection (EINTR would look like a failure). */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	while (sb_now_ms() < end) {
+		char name[32];
+		long t0, t1;
+		int err;
+
+		sigpending(&pending);
+		if (sigismember(&pending, SIGTERM))
+			break;
+		t0 = sb_now_ms();
+		err = sb_tcp_ask(l->addr, l->port, "x", 1, false, 3000, name,
+				 sizeof(name), NULL);
+		t1 = sb_now_ms();
+		if (err)
+			printf("%ld %ld !%d %s\n", t0, t1, -err, strerror(-err));
+		else
+			printf("%ld %ld %s\n", t0, t1, name[0] ? name : "?");
+		if (l->pause_us)
+			usleep((useconds_t)l->pause_us);
+	}
+	printf("end\n");
+	return 0;
+}
+
+int sb_loop_start(struct sb_loop *l, const struct sb_place *at,
+		  const char *what)
+{
+	l->recs = NULL;
+	l->nrecs = l->nfailed = 0;
+	return sb_spawn_fn(&l->proc, at, what, loop_client, l);
+}
+
+int sb_loop_stop(struct sb_loop *l)
+{
+	size_t cap = 0;
+	char *log, *save = NULL;
+	int st;
+
+	st = sb_proc_stop(&l->proc, SIGTERM, 10000);
+	log = sb_proc_log(&l->proc);
+	for (char *line = log ? strtok_r(log, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		struct sb_loop_rec rec = {};
+		char word[32];
+
+		if (sscanf(line, "%ld %ld %31s", &rec.t0, &rec.t1, word) != 3)
+			continue;
+		if (word[0] == '!') {
+			rec.err = atoi(word + 1);
+			l->nfailed++;
+		} else {
+			snprintf(rec.name, sizeof(rec.name), "%s", word);
+		}
+		if (l->nrecs == cap) {
+			struct sb_loop_rec *nr;
+
+			cap = cap ? cap * 2 : 4096;
+			nr = realloc(l->recs, cap * sizeof(*nr));
+			if (!nr)
+				break;
+			l->recs = nr;
+		}
+		l->recs[l->nrecs++] = rec;
+	}
+	free(log);
+	return st;
+}
+
+void sb_loop_free(struct sb_loop *l)
+{
+	free(l->recs);
+	l->recs = NULL;
+	l->nrecs = l->nfailed = 0;
+}
+
+/* Whether the sample line's label set (from '{' to '}') has every label. */
+static bool prom_labels_match(const char *open, const char *close,
+			      const char *const labels[])
+{
+	for (const char *const *lab = labels; lab && *lab; lab++) {
+		size_t n = strlen(*lab);
+		const char *p = open;
+		bool found = false;
+
+		while ((p = memmem(p, (size_t)(close - p), *lab, n))) {
+			if ((p[-1] == '{' || p[-1] == ',') &&
+			    (p[n] == ',' || p[n] == '}')) {
+				found = true;
+				break;
+			}
+			p++;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static long long prom_scan(const char *text, const char *name,
+			   const char *const labels[], int *count)
+{
+	size_t n = strlen(name);
+	long long sum = 0;
+
+	*count = 0;
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+		const char *open, *close, *value;
+
+		if (strncmp(l, name, n) || (l[n] != '{' && l[n] != ' '))
+			continue;
+		open = l + n;
+		if (*open == '{') {
+			close = strchr(open, '}');
+			if (!close || (strchr(open, '\n') && strchr(open, '\n') < close))
+				continue;
+			value = close + 1;
+		} else {
+			close = open;
+			value = open;
+		}
+		if (!prom_labels_match(open, close, labels) ||
+		    (open == close && labels && *labels))
+			continue;
+		sum += strtoll(value, NULL, 10);
+		++*count;
+	}
+	return sum;
+}
+
+long long sb_prom_sum(const char *text, const char *name,
+		      const char *const labels[])
+{
+	int count;
+	long long sum = prom_scan(text ? text : "", name, labels, &count);
+
+	return count ? sum : -1;
+}
+
+int sb_prom_count(const char *text, const char *name,
+		  const char *const labels[])
+{
+	int count;
+
+	prom_scan(text ? text : "", name, labels, &count);
+	return count;
 }

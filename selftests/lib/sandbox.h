@@ -260,4 +260,119 @@ int sb_json_count(const char *obj, const char *key);
 int sb_json_count_after_last(const char *obj, const char *array_key,
 			     const char *key);
 
+/* --- background functions, config files, TCP clients --------------------- */
+
+/*
+ * Like sb_spawn(), for a C function: fn(arg) runs in a forked child placed
+ * at `at` (arg is read in the child's copy of memory), its stdout and
+ * stderr go to <run dir>/<what>.log and its return value is the exit code.
+ * Registered like any process: teardown sends SIGTERM to its group.
+ */
+int sb_spawn_fn(struct sb_proc *p, const struct sb_place *at, const char *what,
+		int (*fn)(void *arg), void *arg);
+
+/* Wait up to timeout_ms for p to exit by itself; its status as in struct
+ * sb_result, or -ETIMEDOUT (p is left running). */
+int sb_proc_wait_exit(struct sb_proc *p, int timeout_ms);
+
+/*
+ * Write <config dir>/<name> as a ConfigMap update does: the text into a
+ * temporary ".<name>.tmp" (not *.yaml, so never read by weftd), renamed
+ * over the file (one IN_MOVED_TO for weftd's watch).
+ */
+int sb_agent_write_config(const struct sb_agent *a, const char *name,
+			  const char *text);
+
+/* Remove <config dir>/<name>; 0 or a negative errno. */
+int sb_agent_remove_config(const struct sb_agent *a, const char *name);
+
+/* The datapath's config generation from `weft -j status`; -1 on error. */
+long long sb_agent_generation(const struct sb_agent *a);
+
+/*
+ * One TCP exchange from the calling process (call it in the sandbox):
+ * connect to addr:port (numeric v4 or v6), send len bytes of payload,
+ * shut the write side down when shut_wr, read until EOF.  The first line
+ * of the answer goes to name (testsrv answers with its name), the byte
+ * count to *received (may be NULL).  Returns 0 or a negative errno.
+ */
+int sb_tcp_ask(const char *addr, int port, const void *payload, size_t len,
+	       bool shut_wr, int timeout_ms, char *name, size_t name_len,
+	       size_t *received);
+
+/*
+ * `count` sequential connections to addr:port from one process at `at`,
+ * each sending one byte and reading the backend's name (sb_tcp_ask()).
+ * The result per backend name, the failures, and how often one backend
+ * answered twice in a row (0 for a strict rotation).
+ */
+#define SB_TALLY_NAMES 16
+struct sb_tally {
+	const char *addr;
+	int port;
+	int count;
+	int cpu; /* pin the client to this CPU (sched_setaffinity); -1: no */
+	/* filled by sb_tally_run() */
+	int nnames;
+	char names[SB_TALLY_NAMES][32];
+	int hits[SB_TALLY_NAMES];
+	int ok, failed, repeats;
+	char first[32];   /* the first answer's name */
+	char error[160];  /* the first failure, "" when none */
+};
+
+/* Run t's connections at `at`; 0 when the client ran (check t->failed), a
+ * negative errno or the client's exit status otherwise. */
+int sb_tally_run(struct sb_tally *t, const struct sb_place *at);
+
+/* Answers from backend `name`. */
+int sb_tally_hits(const struct sb_tally *t, const char *name);
+
+/* Share of `name` in the successful answers, in percent (0 when none). */
+double sb_tally_pct(const struct sb_tally *t, const char *name);
+
+/*
+ * A connect loop in the background: one connection after another to
+ * addr:port (sb_tcp_ask(), one byte out, the backend's name back), each
+ * recorded with sb_now_ms() at connect() and after the answer, until
+ * sb_loop_stop() or max_ms.  SIGTERM is taken between connections, never
+ * in the middle of one, so stopping it fails nothing.
+ */
+struct sb_loop_rec {
+	long t0, t1;   /* sb_now_ms(): before connect(), after the answer */
+	char name[32]; /* the answer's first line; "" on failure */
+	int err;       /* 0, or the errno of the failure */
+};
+
+struct sb_loop {
+	const char *addr;
+	int port;
+	int max_ms;   /* the client stops by itself after this long */
+	int pause_us; /* between connections */
+	struct sb_proc proc;
+	/* after sb_loop_stop() */
+	struct sb_loop_rec *recs;
+	size_t nrecs, nfailed;
+};
+
+int sb_loop_start(struct sb_loop *l, const struct sb_place *at,
+		  const char *what);
+
+/* Stop the loop and read its records; the client's exit status (0). */
+int sb_loop_stop(struct sb_loop *l);
+
+void sb_loop_free(struct sb_loop *l);
+
+/*
+ * Prometheus text: the sum of the samples of metric `name` whose labels
+ * include every `key="value"` given in labels (NULL-terminated, each
+ * written as key="value"); -1 when no sample matches.
+ */
+long long sb_prom_sum(const char *text, const char *name,
+		      const char *const labels[]);
+
+/* How many samples of `name` match labels (as for sb_prom_sum). */
+int sb_prom_count(const char *text, const char *name,
+		  const char *const labels[]);
+
 #endif /* WEFT_SELFTEST_SANDBOX_H */

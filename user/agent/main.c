@@ -235,10 +235,41 @@ static void agent_reload(struct agent *a, const char *why)
 		a->metrics.reloads++;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* poll() timeout until the earliest of the deadlines (0 = unset). */
+static int timeout_until(uint64_t now, const uint64_t *deadlines, int n,
+			 int server_ms)
+{
+	int64_t best = server_ms;
+
+	for (int i = 0; i < n; i++) {
+		int64_t left;
+
+		if (!deadlines[i])
+			continue;
+		left = deadlines[i] > now ? (int64_t)(deadlines[i] - now) : 0;
+		if (best < 0 || left < best)
+			best = left;
+	}
+	return (int)best;
+}
+
+/*
+ * The agent's one event loop: signals, config dir events, the HTTP
+ * endpoint, and two timers (reload after a quiet period, garbage
+ * collection after the grace period).  Nothing in it blocks.
+ */
 static int agent_run(struct agent *a)
 {
-	struct pollfd pfd[3];
-	bool pending = false, gc_due = true;
+	struct pollfd pfd[2 + 1 + SERVER_MAX_CONNS];
+	uint64_t reload_at = 0, gc_at = 0;
 	sigset_t set;
 	int sfd, wfd, err = 0;
 
@@ -247,6 +278,8 @@ static int agent_run(struct agent *a)
 		return sfd;
 	wfd = agent_watch(a->node.config_dir); /* < 0: SIGHUP only */
 	a->server.listen_fd = -1;
+	for (int i = 0; i < SERVER_MAX_CONNS; i++)
+		a->server.conns[i].fd = -1;
 	if (a->node.metrics_port) {
 		err = server_open(&a->server, a->node.metrics_addr,
 				  a->node.metrics_port);
@@ -260,45 +293,48 @@ static int agent_run(struct agent *a)
 	a->server.metrics = metrics_render;
 	a->server.metrics_data = &a->metrics;
 	a->server.ready = true; /* the initial config was applied */
+	gc_at = mono_ms() + GC_DELAY_MS;
 
-	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-	pfd[1] = (struct pollfd){ .fd = a->server.listen_fd, .events = POLLIN };
-	pfd[2] = (struct pollfd){ .fd = wfd, .events = POLLIN };
 	for (;;) {
+		uint64_t deadlines[2] = { reload_at, gc_at }, now;
 		struct signalfd_siginfo si;
-		int n;
+		int nsrv, n;
 
-		n = poll(pfd, 3,
-			 pending ? RELOAD_QUIET_MS : gc_due ? (int)GC_DELAY_MS : -1);
+		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = wfd, .events = POLLIN };
+		nsrv = server_poll_fds(&a->server, pfd + 2,
+				       (int)(sizeof(pfd) / sizeof(pfd[0])) - 2);
+		n = poll(pfd, (nfds_t)(2 + nsrv),
+			 timeout_until(mono_ms(), deadlines, 2,
+				       server_timeout_ms(&a->server)));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			err = -errno;
 			break;
 		}
-		if (n == 0 && pending) {
-			pending = false;
+		now = mono_ms();
+		if (reload_at && now >= reload_at) {
+			reload_at = 0;
 			agent_reload(a, "config dir changed");
-			gc_due = true;
-			continue;
+			gc_at = now + GC_DELAY_MS;
 		}
-		if (n == 0 && gc_due) {
-			gc_due = apply_collect_garbage(loader_maps(a->loader)) ==
-				 -EAGAIN;
-			continue;
-		}
-		if (pfd[2].revents & POLLIN)
-			pending |= agent_watch_drain(wfd);
-		if (pfd[1].revents & POLLIN)
-			server_handle(&a->server);
-		if (!(pfd[0].revents & POLLIN))
-			continue;
-		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		if (gc_at && now >= gc_at)
+			gc_at = apply_collect_garbage(loader_maps(a->loader)) ==
+					-EAGAIN ?
+					now + GC_DELAY_MS :
+					0;
+		server_expire(&a->server);
+		if ((pfd[1].revents & POLLIN) && agent_watch_drain(wfd))
+			reload_at = now + RELOAD_QUIET_MS; /* wait for quiet */
+		server_dispatch(&a->server, pfd + 2, nsrv);
+		if (!(pfd[0].revents & POLLIN) ||
+		    read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
-			pending = false;
+			reload_at = 0;
 			agent_reload(a, "SIGHUP");
-			gc_due = true;
+			gc_at = mono_ms() + GC_DELAY_MS;
 			continue;
 		}
 		pr_info("signal %u: exiting; the datapath stays installed (weftd --uninstall removes it)\n",

@@ -165,77 +165,138 @@ static void workload_labels(FILE *out, const struct agent_metrics *m,
 	fprintf(out, "\",%s_cluster=\"unknown\",", side);
 }
 
+/* One istio_tcp_* label set and its four counters, summed. */
+struct tcp_series {
+	char *labels; /* the inside of {...} */
+	__u64 value[4]; /* opened, closed, sent, received */
+};
+
+static int tcp_series_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct tcp_series *)a)->labels,
+		      ((const struct tcp_series *)b)->labels);
+}
+
+/* The Istio labels of one weft_tcp_stats key, into a new string. */
+static char *tcp_series_labels(const struct agent_metrics *m,
+			       const struct weft_tcp_stats_key *key)
+{
+	struct weft_service_meta svc = {};
+	struct weft_backend be = {};
+	char *labels = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	out = open_memstream(&labels, &len);
+	if (!out)
+		return NULL;
+	bpf_map_lookup_elem(m->maps->service_meta, &key->service_id, &svc);
+	bpf_map_lookup_elem(m->maps->backends, &key->backend_id, &be);
+	fputs("reporter=\"source\",", out);
+	workload_labels(out, m, "source", workload_at(m, &key->source));
+	workload_labels(out, m, "destination", workload_at(m, &be.addr));
+	fputs("destination_service=\"", out);
+	label_value(out, svc.host[0] ? svc.host : "unknown");
+	fputs("\",destination_service_name=\"", out);
+	/* the first label of the FQDN */
+	for (const char *h = svc.host; *h && *h != '.'; h++)
+		fputc(*h == '"' || *h == '\\' ? '_' : *h, out);
+	if (!svc.host[0])
+		fputs("unknown", out);
+	fputs("\",destination_service_namespace=\"", out);
+	label_value(out, svc.ns[0] ? svc.ns : "unknown");
+	fputs("\",request_protocol=\"tcp\",response_flags=\"-\","
+	      "connection_security_policy=\"unknown\"", out);
+	if (fclose(out)) {
+		free(labels);
+		return NULL;
+	}
+	return labels;
+}
+
 /*
  * istio_tcp_* with Istio's label names, reporter="source": this node's
- * clients, as ztunnel reports them.  One series per (client, service,
- * backend) from weft_tcp_stats.
+ * clients, as ztunnel reports them.  weft_tcp_stats is finer than the
+ * labels (service port, client address), so entries with the same label
+ * set are summed into one series: Prometheus must never see two samples
+ * of one series.
  */
 static int render_istio_tcp(FILE *out, const struct agent_metrics *m)
 {
 	static const struct {
 		const char *name, *help;
-		size_t offset;
-	} series[] = {
-		{ "istio_tcp_connections_opened_total",
-		  "TCP connections opened.",
-		  offsetof(struct weft_tcp_stats, opened) },
-		{ "istio_tcp_connections_closed_total",
-		  "TCP connections closed.",
-		  offsetof(struct weft_tcp_stats, closed) },
+	} names[4] = {
+		{ "istio_tcp_connections_opened_total", "TCP connections opened." },
+		{ "istio_tcp_connections_closed_total", "TCP connections closed." },
 		{ "istio_tcp_sent_bytes_total",
-		  "Payload bytes sent by the client (acknowledged).",
-		  offsetof(struct weft_tcp_stats, sent_bytes) },
+		  "Payload bytes sent by the client (acknowledged)." },
 		{ "istio_tcp_received_bytes_total",
-		  "Payload bytes received by the client.",
-		  offsetof(struct weft_tcp_stats, received_bytes) },
+		  "Payload bytes received by the client." },
 	};
-	int ncpus = datapath_ncpus();
+	struct weft_tcp_stats_key key, *prev = NULL;
+	int ncpus = datapath_ncpus(), err = 0;
+	struct tcp_series *rows = NULL;
+	size_t nrows = 0, cap = 0, w = 0;
 	struct weft_tcp_stats *per;
 
 	per = calloc((size_t)ncpus, sizeof(*per));
 	if (!per)
 		return -ENOMEM;
-	for (size_t s = 0; s < sizeof(series) / sizeof(series[0]); s++) {
-		struct weft_tcp_stats_key key, *prev = NULL;
+	while (bpf_map_get_next_key(m->maps->tcp_stats, prev, &key) == 0) {
+		struct tcp_series row = {};
 
-		fprintf(out, "# HELP %s %s\n# TYPE %s counter\n",
-			series[s].name, series[s].help, series[s].name);
-		while (bpf_map_get_next_key(m->maps->tcp_stats, prev, &key) == 0) {
-			struct weft_service_meta svc = {};
-			struct weft_backend be = {};
-			__u64 sum = 0;
-
-			prev = &key;
-			if (bpf_map_lookup_elem(m->maps->tcp_stats, &key, per))
-				continue;
-			for (int c = 0; c < ncpus; c++)
-				sum += *(__u64 *)((char *)&per[c] +
-						  series[s].offset);
-			bpf_map_lookup_elem(m->maps->service_meta,
-					    &key.service_id, &svc);
-			bpf_map_lookup_elem(m->maps->backends, &key.backend_id,
-					    &be);
-			fprintf(out, "%s{reporter=\"source\",", series[s].name);
-			workload_labels(out, m, "source",
-					workload_at(m, &key.source));
-			workload_labels(out, m, "destination",
-					workload_at(m, &be.addr));
-			fputs("destination_service=\"", out);
-			label_value(out, svc.host[0] ? svc.host : "unknown");
-			fputs("\",destination_service_name=\"", out);
-			/* the first label of the FQDN */
-			for (const char *h = svc.host; *h && *h != '.'; h++)
-				fputc(*h == '"' || *h == '\\' ? '_' : *h, out);
-			if (!svc.host[0])
-				fputs("unknown", out);
-			fputs("\",destination_service_namespace=\"", out);
-			label_value(out, svc.ns[0] ? svc.ns : "unknown");
-			fprintf(out, "\",request_protocol=\"tcp\",response_flags=\"-\",connection_security_policy=\"unknown\"} %llu\n",
-				(unsigned long long)sum);
+		prev = &key;
+		if (bpf_map_lookup_elem(m->maps->tcp_stats, &key, per))
+			continue;
+		for (int c = 0; c < ncpus; c++) {
+			row.value[0] += per[c].opened;
+			row.value[1] += per[c].closed;
+			row.value[2] += per[c].sent_bytes;
+			row.value[3] += per[c].received_bytes;
 		}
+		row.labels = tcp_series_labels(m, &key);
+		if (nrows == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct tcp_series *p = realloc(rows, ncap * sizeof(*p));
+
+			if (!p) {
+				free(row.labels);
+				err = -ENOMEM;
+				break;
+			}
+			rows = p;
+			cap = ncap;
+		}
+		if (!row.labels) {
+			err = -ENOMEM;
+			break;
+		}
+		rows[nrows++] = row;
 	}
+	if (nrows > 1)
+		qsort(rows, nrows, sizeof(*rows), tcp_series_cmp);
+	for (size_t i = 0; i < nrows; i++) {
+		if (w && !strcmp(rows[w - 1].labels, rows[i].labels)) {
+			for (int v = 0; v < 4; v++)
+				rows[w - 1].value[v] += rows[i].value[v];
+			free(rows[i].labels);
+			continue;
+		}
+		rows[w++] = rows[i];
+	}
+	for (int v = 0; v < 4 && !err; v++) {
+		fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", names[v].name,
+			names[v].help, names[v].name);
+		for (size_t i = 0; i < w; i++)
+			fprintf(out, "%s{%s} %llu\n", names[v].name,
+				rows[i].labels,
+				(unsigned long long)rows[i].value[v]);
+	}
+	for (size_t i = 0; i < w; i++)
+		free(rows[i].labels);
+	free(rows);
 	free(per);
-	return 0;
+	return err;
 }
 
 int metrics_render(FILE *out, void *data)
