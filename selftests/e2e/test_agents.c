@@ -306,7 +306,7 @@ WEFT_E2E_TEST(e2e_agent_uninstall)
 		  "bpftool: weft links on the cgroup");
 
 	ASSERT_EQ(sb_proc_stop(&a.proc, SIGTERM, 5000), 0, "weftd exits 0 on SIGTERM");
-	seen = reach(&e, a.cgroup, 10, &failed, &status);
+	seen = reach(&e, a.cgroup, 30, &failed, &status);
 	ASSERT_EQ(failed, 0, "pinned datapath works without weftd");
 	ASSERT_EQ(seen, 0x7, "... to all three backends");
 
