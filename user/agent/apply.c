@@ -390,17 +390,6 @@ static int write_backends(const struct datapath_maps *maps,
 
 /* ---- clusters -------------------------------------------------------------- */
 
-static __u32 gcd(__u32 a, __u32 b)
-{
-	while (b) {
-		__u32 t = a % b;
-
-		a = b;
-		b = t;
-	}
-	return a;
-}
-
 /*
  * The slots of one cluster: each backend appears weight/g times (g the gcd
  * of the weights), so a uniform pick over slots honours the weights.  When
@@ -415,7 +404,7 @@ static size_t cluster_slots(const struct lb_cluster *cl,
 	size_t n = 0, i;
 
 	for (i = 0; i < cl->nbackends; i++)
-		g = gcd(g, cl->backends[i].weight ?: 1);
+		g = lb_gcd(g, cl->backends[i].weight ?: 1);
 	for (i = 0; i < cl->nbackends; i++)
 		total += (cl->backends[i].weight ?: 1) / g;
 	if (total > WEFT_MAX_BACKENDS_PER_SERVICE) {

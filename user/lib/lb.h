@@ -136,6 +136,21 @@ int lb_compile(const struct mesh_config *cfg, struct lb_state *out);
 
 void lb_state_free(struct lb_state *state); /* accepts NULL, zeroes it */
 
+/*
+ * Greatest common divisor, for reducing weights (3:1, not 30:10) before
+ * they become slots or Maglev turns.  lb_gcd(0, x) == x.
+ */
+static inline uint32_t lb_gcd(uint32_t a, uint32_t b)
+{
+	while (b) {
+		uint32_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
 /* Address helpers shared by the agent, the CLI and tests. */
 int weft_addr_parse(const char *text, union weft_addr *out); /* 0 / -EINVAL */
 int weft_addr_is_v4(const union weft_addr *addr);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "maglev.h"
 
+#include "lb.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -33,17 +35,6 @@ static bool is_prime(size_t m)
 	return true;
 }
 
-static uint32_t gcd32(uint32_t a, uint32_t b)
-{
-	while (b) {
-		uint32_t t = a % b;
-
-		a = b;
-		b = t;
-	}
-	return a;
-}
-
 int maglev_build(const struct maglev_backend *backends, size_t n,
 		 uint32_t *table, size_t m)
 {
@@ -64,7 +55,7 @@ int maglev_build(const struct maglev_backend *backends, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		offset[i] = backend_hash(&backends[i], 0x6d61676c6576ull) % m;
 		skip[i] = backend_hash(&backends[i], 0x736b6970ull) % (m - 1) + 1;
-		g = gcd32(g, backends[i].weight ?: 1);
+		g = lb_gcd(g, backends[i].weight ?: 1);
 	}
 	/* Each round, backend i claims weight/g entries of its permutation. */
 	while (filled < m) {
