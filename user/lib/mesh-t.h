@@ -776,10 +776,15 @@ void mesh_istio_read_peer_authn(struct mesh_config *cfg, struct ydec *d,
 				const struct ynode *doc,
 				const struct mesh_meta *meta);
 
-/* Append one zeroed element to a malloc'd array; NULL (and oom noted). */
-void *mesh_push(struct ydec *d, void **arr, size_t *n, size_t elem);
-#define MESH_PUSH(d, arr, n) \
-	((__typeof__(arr))mesh_push((d), (void **)&(arr), &(n), sizeof(*(arr))))
+/*
+ * Append the resource res to the malloc'd array arr of n elements (both
+ * lvalues) when the document had no problem; out of memory is noted in d.
+ */
+void mesh_add(struct ydec *d, void **arr, size_t *n, const void *res,
+	      size_t size);
+#define MESH_ADD(d, arr, n, res)                     \
+	mesh_add((d), (void **)&(arr), &(n), &(res), \
+		 sizeof(*(arr)) + 0 * sizeof((arr) == &(res)))
 
 /* Shared checks; each reports at the current path + key and returns ok. */
 bool mesh_valid_dns_label(const char *s);      /* RFC 1123 label */

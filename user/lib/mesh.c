@@ -36,30 +36,51 @@ static const struct mesh_kind_desc {
 	const char *const *api_versions;
 	mesh_read_fn read;
 	bool dns1035_name;   /* Service names are DNS-1035 labels */
+	/* The kind's array in struct mesh_config: offsets of the array
+	 * pointer and of its count, and the element size. */
+	size_t arr_off, n_off, size;
 } kinds[MESH_KIND__MAX] = {
-	[MESH_KIND_SERVICE] = { "Service", api_core,
-				mesh_k8s_read_service, true },
+#define CFG_ARRAY(arr, n) offsetof(struct mesh_config, arr), \
+	offsetof(struct mesh_config, n), sizeof(*((struct mesh_config *)0)->arr)
+	[MESH_KIND_SERVICE] = { "Service", api_core, mesh_k8s_read_service,
+				true, CFG_ARRAY(services, nservices) },
 	[MESH_KIND_ENDPOINT_SLICE] = { "EndpointSlice", api_discovery,
-				       mesh_k8s_read_endpoint_slice, false },
+				       mesh_k8s_read_endpoint_slice, false,
+				       CFG_ARRAY(slices, nslices) },
 	[MESH_KIND_ENDPOINTS] = { "Endpoints", api_core,
-				  mesh_k8s_read_endpoints, false },
-	[MESH_KIND_POD] = { "Pod", api_core, mesh_k8s_read_pod, false },
+				  mesh_k8s_read_endpoints, false,
+				  CFG_ARRAY(endpoints, nendpoints) },
+	[MESH_KIND_POD] = { "Pod", api_core, mesh_k8s_read_pod, false,
+			    CFG_ARRAY(pods, npods) },
 	[MESH_KIND_SERVICE_ENTRY] = { "ServiceEntry", api_networking,
-				      mesh_istio_read_service_entry, false },
+				      mesh_istio_read_service_entry, false,
+				      CFG_ARRAY(service_entries,
+						nservice_entries) },
 	[MESH_KIND_WORKLOAD_ENTRY] = { "WorkloadEntry", api_networking,
-				       mesh_istio_read_workload_entry, false },
+				       mesh_istio_read_workload_entry, false,
+				       CFG_ARRAY(workload_entries,
+						 nworkload_entries) },
 	[MESH_KIND_VIRTUAL_SERVICE] = { "VirtualService", api_networking,
-					mesh_istio_read_virtual_service, false },
+					mesh_istio_read_virtual_service, false,
+					CFG_ARRAY(virtual_services,
+						  nvirtual_services) },
 	[MESH_KIND_DESTINATION_RULE] = { "DestinationRule", api_networking,
 					 mesh_istio_read_destination_rule,
-					 false },
+					 false,
+					 CFG_ARRAY(destination_rules,
+						   ndestination_rules) },
 	[MESH_KIND_AUTHORIZATION_POLICY] = { "AuthorizationPolicy",
 					     api_security,
 					     mesh_istio_read_authz_policy,
-					     false },
+					     false,
+					     CFG_ARRAY(authz_policies,
+						       nauthz_policies) },
 	[MESH_KIND_PEER_AUTHENTICATION] = { "PeerAuthentication",
 					    api_security,
-					    mesh_istio_read_peer_authn, false },
+					    mesh_istio_read_peer_authn, false,
+					    CFG_ARRAY(peer_authns,
+						      npeer_authns) },
+#undef CFG_ARRAY
 };
 
 const char *mesh_kind_name(enum mesh_kind kind)
@@ -344,28 +365,24 @@ bool mesh_read_port(struct ydec *d, const struct ynode *map, const char *key,
 	return true;
 }
 
-void *mesh_push(struct ydec *d, void **arr, size_t *n, size_t elem)
+void mesh_add(struct ydec *d, void **arr, size_t *n, const void *res,
+	      size_t size)
 {
-	char *base;
-
+	if (!ydec_doc_ok(d))
+		return;
 	/* Capacity is implicit: the next power of two >= n. */
 	if (!(*n & (*n - 1))) {
 		size_t cap = *n ? *n * 2 : 1;
-		void *p;
+		void *p = cap > SIZE_MAX / size ? NULL :
+			  realloc(*arr, cap * size);
 
-		if (cap > SIZE_MAX / elem)
-			goto oom;
-		p = realloc(*arr, cap * elem);
-		if (!p)
-			goto oom;
+		if (!p) {
+			ydec_oom(d);
+			return;
+		}
 		*arr = p;
 	}
-	base = *arr;
-	memset(base + *n * elem, 0, elem);
-	return base + (*n)++ * elem;
-oom:
-	ydec_oom(d);
-	return NULL;
+	memcpy((char *)*arr + (*n)++ * size, res, size);
 }
 
 /* ---- documents ---------------------------------------------------------- */
@@ -390,34 +407,25 @@ static bool read_meta(struct ydec *d, const struct ynode *obj,
 	meta->ns = MESH_DEFAULT_NAMESPACE;
 	if (!ydec_required(d, obj, "metadata"))
 		return false;
-	md = ydec_map(d, obj, "metadata");
+	md = ydec_enter_map(d, obj, "metadata", &mark);
 	if (!md)
 		return false;
-	mark = ydec_push(d, "metadata");
 	if (ydec_required(d, md, "name") && ydec_str(d, md, "name", &meta->name)) {
 		bool ok = kd->dns1035_name ? dns1035_label(meta->name) :
 					     mesh_valid_dns_subdomain(meta->name);
 
-		if (!ok) {
-			size_t m2 = ydec_push(d, "name");
-
-			ydec_error(d, ymap_find(md, "name"),
-				   "\"%.64s\" is not a valid %s name (%s)",
-				   meta->name, kd->name,
-				   kd->dns1035_name ?
-				   "lowercase letters, digits and '-', starting with a letter, at most 63" :
-				   "lowercase DNS name, at most 253");
-			ydec_pop(d, m2);
-		}
+		if (!ok)
+			ydec_error_key(d, "name", ymap_find(md, "name"),
+				       "\"%.64s\" is not a valid %s name (%s)",
+				       meta->name, kd->name,
+				       kd->dns1035_name ?
+				       "lowercase letters, digits and '-', starting with a letter, at most 63" :
+				       "lowercase DNS name, at most 253");
 	}
 	if (ydec_str(d, md, "namespace", &meta->ns) &&
-	    !mesh_valid_dns_label(meta->ns)) {
-		size_t m2 = ydec_push(d, "namespace");
-
-		ydec_error(d, ymap_find(md, "namespace"),
-			   "\"%.64s\" is not a valid namespace", meta->ns);
-		ydec_pop(d, m2);
-	}
+	    !mesh_valid_dns_label(meta->ns))
+		ydec_error_key(d, "namespace", ymap_find(md, "namespace"),
+			       "\"%.64s\" is not a valid namespace", meta->ns);
 	mesh_read_labels(d, md, "labels", &meta->labels);
 	ydec_kvs(d, md, "annotations", &meta->annotations);
 	meta->deleting = ymap_find(md, "deletionTimestamp") != NULL;
@@ -492,14 +500,10 @@ static void read_object(struct mesh_loader *ld, struct ydec *d,
 
 		for (size_t i = 0; kd->api_versions[i] && !ok; i++)
 			ok = !strcmp(api, kd->api_versions[i]);
-		if (!ok) {
-			size_t mark = ydec_push(d, "apiVersion");
-
-			ydec_error(d, ymap_find(obj, "apiVersion"),
-				   "\"%.64s\" is not a supported apiVersion for %s (use %s)",
-				   api, kd->name, kd->api_versions[0]);
-			ydec_pop(d, mark);
-		}
+		if (!ok)
+			ydec_error_key(d, "apiVersion", ymap_find(obj, "apiVersion"),
+				       "\"%.64s\" is not a supported apiVersion for %s (use %s)",
+				       api, kd->name, kd->api_versions[0]);
 	}
 	read_meta(d, obj, kd, file, &meta);
 	kd->read(ld->cfg, d, obj, &meta);
@@ -558,45 +562,13 @@ static int cmp_res_ref(const void *pa, const void *pb)
 	return c;
 }
 
-/* Resource arrays by kind, for walks over every resource. */
+/* The resource array of kind k, for walks over every resource. */
 static void kind_array(const struct mesh_config *cfg, enum mesh_kind k,
-		       const char **base, size_t *n, size_t *size)
+		       char **base, size_t *n, size_t *size)
 {
-#define KIND_ARRAY(arr, cnt)                     \
-	do {                                     \
-		*base = (const char *)cfg->arr;  \
-		*n = cfg->cnt;                   \
-		*size = sizeof(*cfg->arr);       \
-	} while (0)
-	switch (k) {
-	case MESH_KIND_SERVICE: KIND_ARRAY(services, nservices); break;
-	case MESH_KIND_ENDPOINT_SLICE: KIND_ARRAY(slices, nslices); break;
-	case MESH_KIND_ENDPOINTS: KIND_ARRAY(endpoints, nendpoints); break;
-	case MESH_KIND_POD: KIND_ARRAY(pods, npods); break;
-	case MESH_KIND_SERVICE_ENTRY:
-		KIND_ARRAY(service_entries, nservice_entries);
-		break;
-	case MESH_KIND_WORKLOAD_ENTRY:
-		KIND_ARRAY(workload_entries, nworkload_entries);
-		break;
-	case MESH_KIND_VIRTUAL_SERVICE:
-		KIND_ARRAY(virtual_services, nvirtual_services);
-		break;
-	case MESH_KIND_DESTINATION_RULE:
-		KIND_ARRAY(destination_rules, ndestination_rules);
-		break;
-	case MESH_KIND_AUTHORIZATION_POLICY:
-		KIND_ARRAY(authz_policies, nauthz_policies);
-		break;
-	case MESH_KIND_PEER_AUTHENTICATION:
-		KIND_ARRAY(peer_authns, npeer_authns);
-		break;
-	default:
-		*base = NULL;
-		*n = *size = 0;
-		break;
-	}
-#undef KIND_ARRAY
+	memcpy(base, (const char *)cfg + kinds[k].arr_off, sizeof(*base));
+	memcpy(n, (const char *)cfg + kinds[k].n_off, sizeof(*n));
+	*size = kinds[k].size;
 }
 
 /* Report every (kind, namespace, name) defined more than once. */
@@ -606,7 +578,7 @@ static void check_duplicates(struct mesh_loader *ld)
 	size_t total = 0, n = 0;
 
 	for (enum mesh_kind k = 0; k < MESH_KIND__MAX; k++) {
-		const char *base;
+		char *base;
 		size_t cnt, size;
 
 		kind_array(ld->cfg, k, &base, &cnt, &size);
@@ -621,7 +593,7 @@ static void check_duplicates(struct mesh_loader *ld)
 		return;
 	}
 	for (enum mesh_kind k = 0; k < MESH_KIND__MAX; k++) {
-		const char *base;
+		char *base;
 		size_t cnt, size;
 
 		kind_array(ld->cfg, k, &base, &cnt, &size);
@@ -795,18 +767,15 @@ out:
 
 void mesh_config_free(struct mesh_config *cfg)
 {
+	char *base;
+	size_t n, size;
+
 	if (!cfg)
 		return;
-	free(cfg->services);
-	free(cfg->slices);
-	free(cfg->endpoints);
-	free(cfg->pods);
-	free(cfg->service_entries);
-	free(cfg->workload_entries);
-	free(cfg->virtual_services);
-	free(cfg->destination_rules);
-	free(cfg->authz_policies);
-	free(cfg->peer_authns);
+	for (enum mesh_kind k = 0; k < MESH_KIND__MAX; k++) {
+		kind_array(cfg, k, &base, &n, &size);
+		free(base);
+	}
 	yarena_release(&cfg->arena);
 	free(cfg);
 }

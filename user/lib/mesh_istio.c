@@ -21,40 +21,12 @@
 
 #define KEYS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
-/* Element i of seq as a mapping, "[i]" pushed; NULL (popped) if not one. */
-static const struct ynode *item_map(struct ydec *d, const struct ynode *seq,
-				    size_t i, size_t *mark)
-{
-	const struct ynode *it = seq->items[i];
-
-	*mark = ydec_push_index(d, i);
-	if (it->kind != YNODE_MAP) {
-		ydec_error(d, it, "expected a mapping");
-		ydec_pop(d, *mark);
-		return NULL;
-	}
-	return it;
-}
-
-/* Child mapping under key with the path pushed; pop with ydec_pop(mark). */
-static const struct ynode *enter_map(struct ydec *d, const struct ynode *map,
-				     const char *key, size_t *mark)
-{
-	const struct ynode *m = ydec_map(d, map, key);
-
-	if (m)
-		*mark = ydec_push(d, key);
-	return m;
-}
-
 static void error_at_key(struct ydec *d, const struct ynode *map,
 			 const char *key, const char *msg)
 {
 	const struct ypair *p = ymap_find_pair(map, key);
-	size_t mark = ydec_push(d, key);
 
-	ydec_error(d, p ? p->value : map, "%s", msg);
-	ydec_pop(d, mark);
+	ydec_error_key(d, key, p ? p->value : map, "%s", msg);
 }
 
 static bool read_i32(struct ydec *d, const struct ynode *map, const char *key,
@@ -89,7 +61,7 @@ static void read_percentage(struct ydec *d, const struct ynode *map,
 	size_t mark;
 
 	*out = MESH_UNSET;
-	m = enter_map(d, map, key, &mark);
+	m = ydec_enter_map(d, map, key, &mark);
 	if (!m)
 		return;
 	ydec_check_keys(d, m, KEYS("value"));
@@ -212,13 +184,15 @@ static bool proto_is_http_or_tls(enum istio_protocol p)
 	}
 }
 
-static void read_workload(struct ydec *d, const struct ynode *m,
-			  struct istio_workload *w)
+static bool read_workload(struct ydec *d, const struct ynode *m, void *elem,
+			  void *ctx)
 {
+	struct istio_workload *w = elem;
 	const struct ynode *ports;
 	size_t mark;
 	int64_t v;
 
+	(void)ctx;
 	ydec_check_keys(d, m, KEYS("address", "ports", "labels", "network",
 				   "locality", "weight", "serviceAccount"));
 	w->line = m->line;
@@ -248,10 +222,9 @@ static void read_workload(struct ydec *d, const struct ynode *m,
 		error_at_key(d, m, "address",
 			     "not a valid IP address, host name or unix:// path");
 	}
-	ports = ydec_map(d, m, "ports");
+	ports = ydec_enter_map(d, m, "ports", &mark);
 	if (!ports)
-		return;
-	mark = ydec_push(d, "ports");
+		return true;
 	w->ports = ydec_array(d, ports->n, sizeof(*w->ports));
 	for (size_t i = 0; w->ports && i < ports->n; i++) {
 		const char *name = ports->pairs[i].key->str;
@@ -269,54 +242,37 @@ static void read_workload(struct ydec *d, const struct ynode *m,
 	ydec_pop(d, mark);
 	if (w->addr_kind == ISTIO_ADDR_UNIX && w->nports)
 		error_at_key(d, m, "ports", "a unix endpoint takes no ports");
+	return true;
 }
 
-static void read_se_ports(struct ydec *d, const struct ynode *spec,
-			  struct istio_service_entry *se)
+/* ctx: the ServiceEntry, for its ports read so far. */
+static bool read_se_port(struct ydec *d, const struct ynode *it, void *elem,
+			 void *ctx)
 {
-	const struct ynode *seq = ydec_seq_max(d, spec, "ports",
-						 MESH_MAX_LIST);
-	size_t mark;
+	const struct istio_service_entry *se = ctx;
+	struct istio_se_port *p = elem;
+	int v;
 
-	if (!seq)
-		return;
-	se->ports = ydec_array(d, seq->n, sizeof(*se->ports));
-	if (!se->ports)
-		return;
-	mark = ydec_push(d, "ports");
-	for (size_t i = 0; i < seq->n; i++) {
-		struct istio_se_port *p = &se->ports[se->nports];
-		const struct ynode *it;
-		size_t m;
-		int v;
-
-		it = item_map(d, seq, i, &m);
-		if (!it)
-			continue;
-		ydec_check_keys(d, it, KEYS("number", "protocol", "name",
-					    "targetPort"));
-		p->line = it->line;
-		if (ydec_required(d, it, "number"))
-			mesh_read_port(d, it, "number", &p->number);
-		if (ydec_enum(d, it, "protocol", istio_protocols, true, &v))
-			p->protocol = (enum istio_protocol)v;
-		if (ydec_required(d, it, "name") && ydec_str(d, it, "name", &p->name) &&
-		    !mesh_valid_dns_label(p->name))
-			error_at_key(d, it, "name", "not a valid port name");
-		mesh_read_port(d, it, "targetPort", &p->target_port);
-		for (size_t j = 0; j < se->nports; j++) {
-			if (p->name && se->ports[j].name &&
-			    !strcmp(p->name, se->ports[j].name))
-				ydec_error(d, it, "port name \"%s\" already defined",
-					   p->name);
-			if (p->number && p->number == se->ports[j].number)
-				ydec_error(d, it, "port %u already defined",
-					   p->number);
-		}
-		se->nports++;
-		ydec_pop(d, m);
+	ydec_check_keys(d, it, KEYS("number", "protocol", "name",
+				    "targetPort"));
+	p->line = it->line;
+	if (ydec_required(d, it, "number"))
+		mesh_read_port(d, it, "number", &p->number);
+	if (ydec_enum(d, it, "protocol", istio_protocols, true, &v))
+		p->protocol = (enum istio_protocol)v;
+	if (ydec_required(d, it, "name") && ydec_str(d, it, "name", &p->name) &&
+	    !mesh_valid_dns_label(p->name))
+		error_at_key(d, it, "name", "not a valid port name");
+	mesh_read_port(d, it, "targetPort", &p->target_port);
+	for (size_t j = 0; j < se->nports; j++) {
+		if (p->name && se->ports[j].name &&
+		    !strcmp(p->name, se->ports[j].name))
+			ydec_error(d, it, "port name \"%s\" already defined",
+				   p->name);
+		if (p->number && p->number == se->ports[j].number)
+			ydec_error(d, it, "port %u already defined", p->number);
 	}
-	ydec_pop(d, mark);
+	return true;
 }
 
 static bool se_has_port_name(const struct istio_service_entry *se,
@@ -400,14 +356,13 @@ void mesh_istio_read_service_entry(struct mesh_config *cfg, struct ydec *d,
 		"NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS", NULL,
 	};
 	struct istio_service_entry se = { .meta = *meta };
-	struct istio_service_entry *slot;
-	const struct ynode *spec, *eps;
+	const struct ynode *spec;
 	size_t mark;
 	int v;
 
 	if (!ydec_required(d, doc, "spec"))
 		return;
-	spec = enter_map(d, doc, "spec", &mark);
+	spec = ydec_enter_map(d, doc, "spec", &mark);
 	if (!spec)
 		return;
 	ydec_check_keys(d, spec, KEYS("hosts", "addresses", "ports", "location",
@@ -421,28 +376,14 @@ void mesh_istio_read_service_entry(struct mesh_config *cfg, struct ydec *d,
 		check_hosts(d, spec, "hosts", &se.hosts, false, false);
 	}
 	read_cidrs(d, spec, "addresses", &se.naddresses, &se.addresses);
-	read_se_ports(d, spec, &se);
+	YDEC_MAPS(d, ydec_seq_max(d, spec, "ports", MESH_MAX_LIST), "ports",
+		  se.ports, se.nports, read_se_port, &se);
 	if (ydec_enum(d, spec, "location", locations, false, &v))
 		se.location = (enum istio_se_location)v;
 	if (ydec_enum(d, spec, "resolution", resolutions, false, &v))
 		se.resolution = (enum istio_se_resolution)v;
-	eps = ydec_seq(d, spec, "endpoints");
-	if (eps) {
-		size_t m = ydec_push(d, "endpoints");
-
-		se.endpoints = ydec_array(d, eps->n, sizeof(*se.endpoints));
-		for (size_t i = 0; se.endpoints && i < eps->n; i++) {
-			const struct ynode *it;
-			size_t m2;
-
-			it = item_map(d, eps, i, &m2);
-			if (!it)
-				continue;
-			read_workload(d, it, &se.endpoints[se.nendpoints++]);
-			ydec_pop(d, m2);
-		}
-		ydec_pop(d, m);
-	}
+	YDEC_LIST(d, spec, "endpoints", se.endpoints, se.nendpoints,
+		  read_workload, NULL);
 	if (ymap_find(spec, "workloadSelector"))
 		mesh_read_selector(d, spec, "workloadSelector", "labels",
 				   &se.workload_selector);
@@ -451,11 +392,7 @@ void mesh_istio_read_service_entry(struct mesh_config *cfg, struct ydec *d,
 	if (ydec_doc_ok(d))
 		check_service_entry(d, spec, &se);
 	ydec_pop(d, mark);
-	if (!ydec_doc_ok(d))
-		return;
-	slot = MESH_PUSH(d, cfg->service_entries, cfg->nservice_entries);
-	if (slot)
-		*slot = se;
+	MESH_ADD(d, cfg->service_entries, cfg->nservice_entries, se);
 }
 
 void mesh_istio_read_workload_entry(struct mesh_config *cfg, struct ydec *d,
@@ -463,22 +400,17 @@ void mesh_istio_read_workload_entry(struct mesh_config *cfg, struct ydec *d,
 				    const struct mesh_meta *meta)
 {
 	struct istio_workload_entry we = { .meta = *meta };
-	struct istio_workload_entry *slot;
 	const struct ynode *spec;
 	size_t mark;
 
 	if (!ydec_required(d, doc, "spec"))
 		return;
-	spec = enter_map(d, doc, "spec", &mark);
+	spec = ydec_enter_map(d, doc, "spec", &mark);
 	if (!spec)
 		return;
-	read_workload(d, spec, &we.spec);
+	read_workload(d, spec, &we.spec, NULL);
 	ydec_pop(d, mark);
-	if (!ydec_doc_ok(d))
-		return;
-	slot = MESH_PUSH(d, cfg->workload_entries, cfg->nworkload_entries);
-	if (slot)
-		*slot = we;
+	MESH_ADD(d, cfg->workload_entries, cfg->nworkload_entries, we);
 }
 
 /* ---- VirtualService ----------------------------------------------------- */
@@ -487,9 +419,9 @@ static void read_destination(struct ydec *d, const struct ynode *map,
 			     const char *key, struct istio_destination *out)
 {
 	const struct ynode *m, *port;
-	size_t mark;
+	size_t mark, m2;
 
-	m = enter_map(d, map, key, &mark);
+	m = ydec_enter_map(d, map, key, &mark);
 	if (!m)
 		return;
 	ydec_check_keys(d, m, KEYS("host", "subset", "port"));
@@ -498,10 +430,8 @@ static void read_destination(struct ydec *d, const struct ynode *map,
 	if (ydec_str(d, m, "subset", &out->subset) &&
 	    !mesh_valid_dns_label(out->subset))
 		error_at_key(d, m, "subset", "not a valid subset name");
-	port = ydec_map(d, m, "port");
+	port = ydec_enter_map(d, m, "port", &m2);
 	if (port) {
-		size_t m2 = ydec_push(d, "port");
-
 		ydec_check_keys(d, port, KEYS("number"));
 		mesh_read_port(d, port, "number", &out->port);
 		ydec_pop(d, m2);
@@ -594,9 +524,12 @@ static void read_named_matches(struct ydec *d, const struct ynode *map,
 	ydec_pop(d, mark);
 }
 
-static void read_http_match(struct ydec *d, const struct ynode *m,
-			    struct istio_http_match *out)
+static bool read_http_match(struct ydec *d, const struct ynode *m, void *elem,
+			    void *ctx)
 {
+	struct istio_http_match *out = elem;
+
+	(void)ctx;
 	ydec_check_keys(d, m, KEYS("name", "uri", "scheme", "method",
 				   "authority", "headers", "port",
 				   "sourceLabels", "gateways", "queryParams",
@@ -619,6 +552,7 @@ static void read_http_match(struct ydec *d, const struct ynode *m,
 	ydec_bool(d, m, "ignoreUriCase", &out->ignore_uri_case);
 	ydec_str(d, m, "sourceNamespace", &out->source_namespace);
 	ydec_str(d, m, "statPrefix", &out->stat_prefix);
+	return true;
 }
 
 static void read_header_ops(struct ydec *d, const struct ynode *map,
@@ -627,7 +561,7 @@ static void read_header_ops(struct ydec *d, const struct ynode *map,
 	const struct ynode *m;
 	size_t mark;
 
-	m = enter_map(d, map, key, &mark);
+	m = ydec_enter_map(d, map, key, &mark);
 	if (!m)
 		return;
 	ydec_check_keys(d, m, KEYS("set", "add", "remove"));
@@ -643,13 +577,42 @@ static void read_headers(struct ydec *d, const struct ynode *map,
 	const struct ynode *m;
 	size_t mark;
 
-	m = enter_map(d, map, "headers", &mark);
+	m = ydec_enter_map(d, map, "headers", &mark);
 	if (!m)
 		return;
 	ydec_check_keys(d, m, KEYS("request", "response"));
 	read_header_ops(d, m, "request", &out->request);
 	read_header_ops(d, m, "response", &out->response);
 	ydec_pop(d, mark);
+}
+
+struct route_dests {
+	bool http;                 /* HTTP routes also take headers */
+	int64_t sum;               /* of the weights */
+};
+
+static bool read_route_dest(struct ydec *d, const struct ynode *it,
+			    void *elem, void *ctx)
+{
+	struct route_dests *rd = ctx;
+	struct istio_route_dest *r = elem;
+	int64_t w;
+
+	if (rd->http)
+		ydec_check_keys(d, it, KEYS("destination", "weight", "headers"));
+	else
+		ydec_check_keys(d, it, KEYS("destination", "weight"));
+	r->line = it->line;
+	r->weight = MESH_UNSET;
+	if (ydec_required(d, it, "destination"))
+		read_destination(d, it, "destination", &r->dest);
+	if (ydec_int(d, it, "weight", 0, INT32_MAX, &w)) {
+		r->weight = (int32_t)w;
+		rd->sum += w;
+	}
+	if (rd->http)
+		read_headers(d, it, &r->headers);
+	return true;
 }
 
 /*
@@ -661,47 +624,15 @@ static void read_route_dests(struct ydec *d, const struct ynode *map,
 			     bool http, size_t *n,
 			     struct istio_route_dest **out)
 {
-	const struct ynode *seq = ydec_seq(d, map, "route");
-	int64_t sum = 0;
-	size_t mark;
+	struct route_dests rd = { .http = http };
+	const struct ynode *seq;
 
-	if (!seq)
-		return;
-	*out = ydec_array(d, seq->n, sizeof(**out));
-	if (!*out)
-		return;
-	mark = ydec_push(d, "route");
-	for (size_t i = 0; i < seq->n; i++) {
-		struct istio_route_dest *r = &(*out)[*n];
-		const struct ynode *it;
-		int64_t w;
-		size_t m;
-
-		it = item_map(d, seq, i, &m);
-		if (!it)
-			continue;
-		if (http)
-			ydec_check_keys(d, it, KEYS("destination", "weight",
-						    "headers"));
-		else
-			ydec_check_keys(d, it, KEYS("destination", "weight"));
-		r->line = it->line;
-		r->weight = MESH_UNSET;
-		if (ydec_required(d, it, "destination"))
-			read_destination(d, it, "destination", &r->dest);
-		if (ydec_int(d, it, "weight", 0, INT32_MAX, &w)) {
-			r->weight = (int32_t)w;
-			sum += w;
-		}
-		if (http)
-			read_headers(d, it, &r->headers);
-		(*n)++;
-		ydec_pop(d, m);
-	}
-	if (seq->n > 1 && !sum && ydec_doc_ok(d))
-		ydec_error(d, seq, "weights add up to 0 across %zu destinations",
-			   seq->n);
-	ydec_pop(d, mark);
+	seq = YDEC_MAPS(d, ydec_seq(d, map, "route"), "route", *out, *n,
+			read_route_dest, &rd);
+	if (seq && seq->n > 1 && !rd.sum && ydec_doc_ok(d))
+		ydec_error_key(d, "route", seq,
+			       "weights add up to 0 across %zu destinations",
+			       seq->n);
 }
 
 static bool valid_retry_on(const char *tok, size_t len)
@@ -729,20 +660,13 @@ static bool valid_retry_on(const char *tok, size_t len)
 	return code >= 100 && code <= 599;
 }
 
-static const struct istio_http_retry *read_retries(struct ydec *d,
-						   const struct ynode *route)
+static bool read_retries(struct ydec *d, const struct ynode *m, void *elem,
+			 void *ctx)
 {
-	struct istio_http_retry *r;
-	const struct ynode *m;
+	struct istio_http_retry *r = elem;
 	int64_t v;
-	size_t mark;
 
-	m = enter_map(d, route, "retries", &mark);
-	if (!m)
-		return NULL;
-	r = ydec_alloc(d, sizeof(*r));
-	if (!r)
-		goto out;
+	(void)ctx;
 	ydec_check_keys(d, m, KEYS("attempts", "perTryTimeout", "retryOn",
 				   "retryRemoteLocalities",
 				   "retryIgnorePreviousHosts", "backoff"));
@@ -774,30 +698,23 @@ static const struct istio_http_retry *read_retries(struct ydec *d,
 	if (!r->attempts && (r->per_try_timeout_ns >= 0 || r->retry_on ||
 			     r->retry_remote_localities != MESH_UNSET))
 		ydec_error(d, m, "retry settings given with attempts: 0 (retries off)");
-out:
-	ydec_pop(d, mark);
-	return r;
+	return true;
 }
 
-static const struct istio_fault *read_fault(struct ydec *d,
-					    const struct ynode *route)
+static bool read_fault(struct ydec *d, const struct ynode *m, void *elem,
+		       void *ctx)
 {
-	const struct ynode *m, *sub;
-	struct istio_fault *f;
-	size_t mark, m2;
+	struct istio_fault *f = elem;
+	const struct ynode *sub;
+	size_t m2;
 	int64_t v;
 
-	m = enter_map(d, route, "fault", &mark);
-	if (!m)
-		return NULL;
-	f = ydec_alloc(d, sizeof(*f));
-	if (!f)
-		goto out;
+	(void)ctx;
 	ydec_check_keys(d, m, KEYS("delay", "abort"));
 	f->delay_percent = f->abort_percent = MESH_UNSET;
 	f->fixed_delay_ns = f->exponential_delay_ns = MESH_UNSET;
 	f->http_status = MESH_UNSET;
-	sub = enter_map(d, m, "delay", &m2);
+	sub = ydec_enter_map(d, m, "delay", &m2);
 	if (sub) {
 		f->has_delay = true;
 		ydec_check_keys(d, sub, KEYS("fixedDelay", "exponentialDelay",
@@ -812,7 +729,7 @@ static const struct istio_fault *read_fault(struct ydec *d,
 			f->delay_percent = (double)v;
 		ydec_pop(d, m2);
 	}
-	sub = enter_map(d, m, "abort", &m2);
+	sub = ydec_enter_map(d, m, "abort", &m2);
 	if (sub) {
 		int n = 0;
 
@@ -831,29 +748,20 @@ static const struct istio_fault *read_fault(struct ydec *d,
 	}
 	if (!f->has_delay && !f->has_abort)
 		ydec_error(d, m, "needs a delay and/or an abort");
-out:
-	ydec_pop(d, mark);
-	return f;
+	return true;
 }
 
-static const struct istio_redirect *read_redirect(struct ydec *d,
-						  const struct ynode *route)
+static bool read_redirect(struct ydec *d, const struct ynode *m, void *elem,
+			  void *ctx)
 {
 	static const char *const derive[] = {
 		"FROM_PROTOCOL_DEFAULT", "FROM_REQUEST_PORT", NULL,
 	};
-	struct istio_redirect *r;
-	const struct ynode *m;
-	size_t mark;
+	struct istio_redirect *r = elem;
 	int64_t v;
 	int e;
 
-	m = enter_map(d, route, "redirect", &mark);
-	if (!m)
-		return NULL;
-	r = ydec_alloc(d, sizeof(*r));
-	if (!r)
-		goto out;
+	(void)ctx;
 	ydec_check_keys(d, m, KEYS("uri", "authority", "port", "derivePort",
 				   "scheme", "redirectCode"));
 	ydec_str(d, m, "uri", &r->uri);
@@ -871,33 +779,24 @@ static const struct istio_redirect *read_redirect(struct ydec *d,
 	if (!r->uri && !r->authority && !r->scheme && !r->port &&
 	    !r->derive_port)
 		ydec_error(d, m, "must set uri, authority, scheme or port");
-out:
-	ydec_pop(d, mark);
-	return r;
+	return true;
 }
 
-static const struct istio_direct_response *
-read_direct_response(struct ydec *d, const struct ynode *route)
+static bool read_direct_response(struct ydec *d, const struct ynode *m,
+				 void *elem, void *ctx)
 {
-	struct istio_direct_response *r;
-	const struct ynode *m, *body;
-	size_t mark;
+	struct istio_direct_response *r = elem;
+	const struct ynode *body;
+	size_t m2;
 	int64_t v;
 
-	m = enter_map(d, route, "directResponse", &mark);
-	if (!m)
-		return NULL;
-	r = ydec_alloc(d, sizeof(*r));
-	if (!r)
-		goto out;
+	(void)ctx;
 	ydec_check_keys(d, m, KEYS("status", "body"));
 	if (ydec_required(d, m, "status") &&
 	    ydec_int(d, m, "status", 200, 599, &v))
 		r->status = (uint32_t)v;
-	body = ydec_map(d, m, "body");
+	body = ydec_enter_map(d, m, "body", &m2);
 	if (body) {
-		size_t m2 = ydec_push(d, "body");
-
 		ydec_check_keys(d, body, KEYS("string", "bytes"));
 		ydec_str(d, body, "string", &r->body_string);
 		ydec_str(d, body, "bytes", &r->body_bytes);
@@ -905,31 +804,22 @@ read_direct_response(struct ydec *d, const struct ynode *route)
 			ydec_error(d, body, "only one of string or bytes");
 		ydec_pop(d, m2);
 	}
-out:
-	ydec_pop(d, mark);
-	return r;
+	return true;
 }
 
-static const struct istio_rewrite *read_rewrite(struct ydec *d,
-						const struct ynode *route)
+static bool read_rewrite(struct ydec *d, const struct ynode *m, void *elem,
+			 void *ctx)
 {
-	struct istio_rewrite *r;
-	const struct ynode *m, *rx;
-	size_t mark;
+	struct istio_rewrite *r = elem;
+	const struct ynode *rx;
+	size_t m2;
 
-	m = enter_map(d, route, "rewrite", &mark);
-	if (!m)
-		return NULL;
-	r = ydec_alloc(d, sizeof(*r));
-	if (!r)
-		goto out;
+	(void)ctx;
 	ydec_check_keys(d, m, KEYS("uri", "authority", "uriRegexRewrite"));
 	ydec_str(d, m, "uri", &r->uri);
 	ydec_str(d, m, "authority", &r->authority);
-	rx = ydec_map(d, m, "uriRegexRewrite");
+	rx = ydec_enter_map(d, m, "uriRegexRewrite", &m2);
 	if (rx) {
-		size_t m2 = ydec_push(d, "uriRegexRewrite");
-
 		ydec_check_keys(d, rx, KEYS("match", "rewrite"));
 		if (ydec_required(d, rx, "match"))
 			ydec_str(d, rx, "match", &r->regex_match);
@@ -941,30 +831,33 @@ static const struct istio_rewrite *read_rewrite(struct ydec *d,
 	}
 	if (!r->uri && !r->authority && !rx)
 		ydec_error(d, m, "must set uri, authority or uriRegexRewrite");
-out:
-	ydec_pop(d, mark);
-	return r;
+	return true;
 }
 
-static const struct istio_delegate *read_delegate(struct ydec *d,
-						  const struct ynode *route)
+static bool read_delegate(struct ydec *d, const struct ynode *m, void *elem,
+			  void *ctx)
 {
-	struct istio_delegate *r;
-	const struct ynode *m;
-	size_t mark;
+	struct istio_delegate *r = elem;
 
-	m = enter_map(d, route, "delegate", &mark);
-	if (!m)
-		return NULL;
-	r = ydec_alloc(d, sizeof(*r));
-	if (r) {
-		ydec_check_keys(d, m, KEYS("name", "namespace"));
-		if (ydec_required(d, m, "name"))
-			ydec_str(d, m, "name", &r->name);
-		ydec_str(d, m, "namespace", &r->ns);
-	}
-	ydec_pop(d, mark);
-	return r;
+	(void)ctx;
+	ydec_check_keys(d, m, KEYS("name", "namespace"));
+	if (ydec_required(d, m, "name"))
+		ydec_str(d, m, "name", &r->name);
+	ydec_str(d, m, "namespace", &r->ns);
+	return true;
+}
+
+static bool read_mirror(struct ydec *d, const struct ynode *it, void *elem,
+			void *ctx)
+{
+	struct istio_mirror *m = elem;
+
+	(void)ctx;
+	ydec_check_keys(d, it, KEYS("destination", "percentage"));
+	if (ydec_required(d, it, "destination"))
+		read_destination(d, it, "destination", &m->dest);
+	read_percentage(d, it, "percentage", &m->percent);
+	return true;
 }
 
 static void read_mirrors(struct ydec *d, const struct ynode *route,
@@ -972,8 +865,6 @@ static void read_mirrors(struct ydec *d, const struct ynode *route,
 {
 	const struct ynode *seq;
 	struct istio_destination *mirror;
-	double pct;
-	size_t mark;
 	int64_t v;
 
 	r->mirror_percent = MESH_UNSET;
@@ -994,30 +885,16 @@ static void read_mirrors(struct ydec *d, const struct ynode *route,
 		return;
 	if (r->mirror)
 		error_at_key(d, route, "mirrors", "only one of mirror or mirrors");
-	mark = ydec_push(d, "mirrors");
-	r->mirrors = ydec_array(d, seq->n, sizeof(*r->mirrors));
-	for (size_t i = 0; r->mirrors && i < seq->n; i++) {
-		const struct ynode *it;
-		size_t m;
-
-		it = item_map(d, seq, i, &m);
-		if (!it)
-			continue;
-		ydec_check_keys(d, it, KEYS("destination", "percentage"));
-		if (ydec_required(d, it, "destination"))
-			read_destination(d, it, "destination",
-					 &r->mirrors[r->nmirrors].dest);
-		read_percentage(d, it, "percentage", &pct);
-		r->mirrors[r->nmirrors++].percent = pct;
-		ydec_pop(d, m);
-	}
-	ydec_pop(d, mark);
+	YDEC_MAPS(d, seq, "mirrors", r->mirrors, r->nmirrors, read_mirror,
+		  NULL);
 }
 
-static void read_http_route(struct ydec *d, const struct ynode *m,
-			    bool delegate_vs, struct istio_http_route *r)
+/* ctx: bool, the route is in a delegate VirtualService. */
+static bool read_http_route(struct ydec *d, const struct ynode *m, void *elem,
+			    void *ctx)
 {
-	const struct ynode *seq;
+	struct istio_http_route *r = elem;
+	bool delegate_vs = *(bool *)ctx;
 	int actions;
 
 	ydec_check_keys(d, m, KEYS("name", "match", "route", "redirect",
@@ -1028,31 +905,16 @@ static void read_http_route(struct ydec *d, const struct ynode *m,
 				   "corsPolicy", "headers"));
 	r->line = m->line;
 	ydec_str(d, m, "name", &r->name);
-	seq = ydec_seq(d, m, "match");
-	if (seq) {
-		size_t mark = ydec_push(d, "match");
-
-		r->match = ydec_array(d, seq->n, sizeof(*r->match));
-		for (size_t i = 0; r->match && i < seq->n; i++) {
-			const struct ynode *it;
-			size_t m2;
-
-			it = item_map(d, seq, i, &m2);
-			if (!it)
-				continue;
-			read_http_match(d, it, &r->match[r->nmatch++]);
-			ydec_pop(d, m2);
-		}
-		ydec_pop(d, mark);
-	}
+	YDEC_LIST(d, m, "match", r->match, r->nmatch, read_http_match, NULL);
 	read_route_dests(d, m, true, &r->nroute, &r->route);
-	r->redirect = read_redirect(d, m);
-	r->direct_response = read_direct_response(d, m);
-	r->delegate = read_delegate(d, m);
-	r->rewrite = read_rewrite(d, m);
+	YDEC_OBJ(d, m, "redirect", r->redirect, read_redirect, NULL);
+	YDEC_OBJ(d, m, "directResponse", r->direct_response,
+		 read_direct_response, NULL);
+	YDEC_OBJ(d, m, "delegate", r->delegate, read_delegate, NULL);
+	YDEC_OBJ(d, m, "rewrite", r->rewrite, read_rewrite, NULL);
 	read_dur(d, m, "timeout", &r->timeout_ns);
-	r->retries = read_retries(d, m);
-	r->fault = read_fault(d, m);
+	YDEC_OBJ(d, m, "retries", r->retries, read_retries, NULL);
+	YDEC_OBJ(d, m, "fault", r->fault, read_fault, NULL);
 	read_mirrors(d, m, r);
 	read_headers(d, m, &r->headers);
 	r->cors_policy = ydec_map(d, m, "corsPolicy");
@@ -1066,11 +928,16 @@ static void read_http_route(struct ydec *d, const struct ynode *m,
 		ydec_error(d, m, "a delegate VirtualService cannot delegate again");
 	if (r->redirect && r->rewrite)
 		ydec_error(d, m, "only one of redirect or rewrite");
+	return true;
 }
 
-static void read_l4_match(struct ydec *d, const struct ynode *m, bool tls,
-			  struct istio_l4_match *out)
+/* ctx: bool, a tls[] (not a tcp[]) route. */
+static bool read_l4_match(struct ydec *d, const struct ynode *m, void *elem,
+			  void *ctx)
 {
+	struct istio_l4_match *out = elem;
+	bool tls = *(bool *)ctx;
+
 	if (tls)
 		ydec_check_keys(d, m, KEYS("sniHosts", "destinationSubnets",
 					   "port", "sourceLabels", "gateways",
@@ -1097,56 +964,23 @@ static void read_l4_match(struct ydec *d, const struct ynode *m, bool tls,
 	mesh_read_labels(d, m, "sourceLabels", &out->source_labels);
 	ydec_str(d, m, "sourceNamespace", &out->source_namespace);
 	ydec_strv(d, m, "gateways", false, &out->gateways);
+	return true;
 }
 
-static void read_l4_routes(struct ydec *d, const struct ynode *spec,
-			   const char *key, bool tls, size_t *n,
-			   struct istio_l4_route **out)
+/* ctx: bool, a tls[] (not a tcp[]) route. */
+static bool read_l4_route(struct ydec *d, const struct ynode *it, void *elem,
+			  void *ctx)
 {
-	const struct ynode *seq = ydec_seq(d, spec, key);
-	size_t mark;
+	struct istio_l4_route *r = elem;
 
-	if (!seq)
-		return;
-	*out = ydec_array(d, seq->n, sizeof(**out));
-	if (!*out)
-		return;
-	mark = ydec_push(d, key);
-	for (size_t i = 0; i < seq->n; i++) {
-		struct istio_l4_route *r = &(*out)[*n];
-		const struct ynode *it, *ms;
-		size_t m;
-
-		it = item_map(d, seq, i, &m);
-		if (!it)
-			continue;
-		ydec_check_keys(d, it, KEYS("match", "route"));
-		r->line = it->line;
-		if (tls)
-			ydec_required(d, it, "match");
-		ms = ydec_seq(d, it, "match");
-		if (ms) {
-			size_t m2 = ydec_push(d, "match");
-
-			r->match = ydec_array(d, ms->n, sizeof(*r->match));
-			for (size_t j = 0; r->match && j < ms->n; j++) {
-				const struct ynode *mi;
-				size_t m3;
-
-				mi = item_map(d, ms, j, &m3);
-				if (!mi)
-					continue;
-				read_l4_match(d, mi, tls, &r->match[r->nmatch++]);
-				ydec_pop(d, m3);
-			}
-			ydec_pop(d, m2);
-		}
-		if (ydec_required(d, it, "route"))
-			read_route_dests(d, it, false, &r->nroute, &r->route);
-		(*n)++;
-		ydec_pop(d, m);
-	}
-	ydec_pop(d, mark);
+	ydec_check_keys(d, it, KEYS("match", "route"));
+	r->line = it->line;
+	if (*(bool *)ctx)
+		ydec_required(d, it, "match");
+	YDEC_LIST(d, it, "match", r->match, r->nmatch, read_l4_match, ctx);
+	if (ydec_required(d, it, "route"))
+		read_route_dests(d, it, false, &r->nroute, &r->route);
+	return true;
 }
 
 bool istio_vs_applies_to_mesh(const struct istio_virtual_service *vs)
@@ -1159,13 +993,13 @@ void mesh_istio_read_virtual_service(struct mesh_config *cfg, struct ydec *d,
 				     const struct mesh_meta *meta)
 {
 	struct istio_virtual_service vs = { .meta = *meta };
-	struct istio_virtual_service *slot;
-	const struct ynode *spec, *seq;
+	bool tls = true, tcp = false, delegate_vs;
+	const struct ynode *spec;
 	size_t mark;
 
 	if (!ydec_required(d, doc, "spec"))
 		return;
-	spec = enter_map(d, doc, "spec", &mark);
+	spec = ydec_enter_map(d, doc, "spec", &mark);
 	if (!spec)
 		return;
 	ydec_check_keys(d, spec, KEYS("hosts", "gateways", "http", "tls", "tcp",
@@ -1177,57 +1011,32 @@ void mesh_istio_read_virtual_service(struct mesh_config *cfg, struct ydec *d,
 	if (istio_vs_applies_to_mesh(&vs) && ystrv_has(&vs.hosts, "*"))
 		error_at_key(d, spec, "hosts",
 			     "wildcard host * is not allowed for VirtualServices bound to the mesh");
-	seq = ydec_seq(d, spec, "http");
-	if (seq) {
-		size_t m = ydec_push(d, "http");
-
-		vs.http = ydec_array(d, seq->n, sizeof(*vs.http));
-		for (size_t i = 0; vs.http && i < seq->n; i++) {
-			const struct ynode *it;
-			size_t m2;
-
-			it = item_map(d, seq, i, &m2);
-			if (!it)
-				continue;
-			read_http_route(d, it, !vs.hosts.n,
-					&vs.http[vs.nhttp++]);
-			ydec_pop(d, m2);
-		}
-		ydec_pop(d, m);
-	}
-	read_l4_routes(d, spec, "tls", true, &vs.ntls, &vs.tls);
-	read_l4_routes(d, spec, "tcp", false, &vs.ntcp, &vs.tcp);
+	delegate_vs = !vs.hosts.n;
+	YDEC_LIST(d, spec, "http", vs.http, vs.nhttp, read_http_route,
+		  &delegate_vs);
+	YDEC_LIST(d, spec, "tls", vs.tls, vs.ntls, read_l4_route, &tls);
+	YDEC_LIST(d, spec, "tcp", vs.tcp, vs.ntcp, read_l4_route, &tcp);
 	if (!vs.nhttp && !vs.ntls && !vs.ntcp && ydec_doc_ok(d))
 		ydec_error(d, spec, "needs http, tcp or tls routes");
 	if (!vs.hosts.n && (vs.gateways.n || vs.ntls || vs.ntcp))
 		error_at_key(d, spec, "hosts",
 			     "required (only a delegate VirtualService, with http routes and no gateways, has none)");
 	ydec_pop(d, mark);
-	if (!ydec_doc_ok(d))
-		return;
-	slot = MESH_PUSH(d, cfg->virtual_services, cfg->nvirtual_services);
-	if (slot)
-		*slot = vs;
+	MESH_ADD(d, cfg->virtual_services, cfg->nvirtual_services, vs);
 }
 
 /* ---- DestinationRule ---------------------------------------------------- */
 
-static void read_consistent_hash(struct ydec *d, const struct ynode *lb,
-				 struct istio_load_balancer *out)
+static bool read_consistent_hash(struct ydec *d, const struct ynode *m,
+				 void *elem, void *ctx)
 {
-	struct istio_consistent_hash *h;
-	const struct ynode *m, *sub;
-	size_t mark;
+	struct istio_consistent_hash *h = elem;
+	const struct ynode *sub;
 	int keys = 0;
+	size_t m2;
 	bool b;
 
-	m = enter_map(d, lb, "consistentHash", &mark);
-	if (!m)
-		return;
-	h = ydec_alloc(d, sizeof(*h));
-	if (!h)
-		goto out;
-	out->consistent_hash = h;
+	(void)ctx;
 	ydec_check_keys(d, m, KEYS("httpHeaderName", "httpCookie",
 				   "useSourceIp", "httpQueryParameterName",
 				   "ringHash", "maglev", "minimumRingSize"));
@@ -1245,10 +1054,8 @@ static void read_consistent_hash(struct ydec *d, const struct ynode *lb,
 		h->key = ISTIO_HASH_SOURCE_IP;
 		keys++;
 	}
-	sub = ydec_map(d, m, "httpCookie");
+	sub = ydec_enter_map(d, m, "httpCookie", &m2);
 	if (sub) {
-		size_t m2 = ydec_push(d, "httpCookie");
-
 		ydec_check_keys(d, sub, KEYS("name", "path", "ttl",
 					     "attributes"));
 		h->key = ISTIO_HASH_COOKIE;
@@ -1263,18 +1070,14 @@ static void read_consistent_hash(struct ydec *d, const struct ynode *lb,
 	if (keys != 1)
 		ydec_error(d, m, "exactly one of httpHeaderName, httpCookie, useSourceIp or httpQueryParameterName");
 	ydec_int(d, m, "minimumRingSize", 0, INT64_MAX, &h->table_size);
-	sub = ydec_map(d, m, "ringHash");
+	sub = ydec_enter_map(d, m, "ringHash", &m2);
 	if (sub) {
-		size_t m2 = ydec_push(d, "ringHash");
-
 		ydec_check_keys(d, sub, KEYS("minimumRingSize"));
 		ydec_int(d, sub, "minimumRingSize", 0, INT64_MAX, &h->table_size);
 		ydec_pop(d, m2);
 	}
-	sub = ydec_map(d, m, "maglev");
+	sub = ydec_enter_map(d, m, "maglev", &m2);
 	if (sub) {
-		size_t m2 = ydec_push(d, "maglev");
-
 		ydec_check_keys(d, sub, KEYS("tableSize"));
 		h->maglev = true;
 		ydec_int(d, sub, "tableSize", 0, INT64_MAX, &h->table_size);
@@ -1282,8 +1085,7 @@ static void read_consistent_hash(struct ydec *d, const struct ynode *lb,
 		if (ymap_find(m, "ringHash"))
 			ydec_error(d, sub, "only one of ringHash or maglev");
 	}
-out:
-	ydec_pop(d, mark);
+	return true;
 }
 
 static void read_load_balancer(struct ydec *d, const struct ynode *tp,
@@ -1298,7 +1100,7 @@ static void read_load_balancer(struct ydec *d, const struct ynode *tp,
 	int v;
 
 	out->warmup_ns = MESH_UNSET;
-	m = enter_map(d, tp, "loadBalancer", &mark);
+	m = ydec_enter_map(d, tp, "loadBalancer", &mark);
 	if (!m)
 		return;
 	out->set = true;
@@ -1307,7 +1109,8 @@ static void read_load_balancer(struct ydec *d, const struct ynode *tp,
 				   "warmup"));
 	if (ydec_enum(d, m, "simple", simple, false, &v))
 		out->simple = (enum istio_lb_simple)v;
-	read_consistent_hash(d, m, out);
+	YDEC_OBJ(d, m, "consistentHash", out->consistent_hash,
+		 read_consistent_hash, NULL);
 	if (ymap_find(m, "simple") && ymap_find(m, "consistentHash"))
 		ydec_error(d, m, "only one of simple or consistentHash");
 	out->locality_lb_setting = ydec_map(d, m, "localityLbSetting");
@@ -1316,23 +1119,18 @@ static void read_load_balancer(struct ydec *d, const struct ynode *tp,
 	ydec_pop(d, mark);
 }
 
-static const struct istio_conn_pool *read_conn_pool(struct ydec *d,
-						    const struct ynode *tp)
+static bool read_conn_pool(struct ydec *d, const struct ynode *m, void *elem,
+			   void *ctx)
 {
 	static const char *const h2[] = {
 		"DEFAULT", "DO_NOT_UPGRADE", "UPGRADE", NULL,
 	};
-	const struct ynode *m, *tcp, *http, *ka;
-	struct istio_conn_pool *c;
-	size_t mark, m2;
+	struct istio_conn_pool *c = elem;
+	const struct ynode *tcp, *http, *ka;
+	size_t m2, m3;
 	int v;
 
-	m = enter_map(d, tp, "connectionPool", &mark);
-	if (!m)
-		return NULL;
-	c = ydec_alloc(d, sizeof(*c));
-	if (!c)
-		goto out;
+	(void)ctx;
 	ydec_check_keys(d, m, KEYS("tcp", "http"));
 	c->max_connections = c->connect_timeout_ns = MESH_UNSET;
 	c->keepalive_probes = c->keepalive_time_ns = MESH_UNSET;
@@ -1342,7 +1140,7 @@ static const struct istio_conn_pool *read_conn_pool(struct ydec *d,
 	c->max_retries = c->http_idle_timeout_ns = MESH_UNSET;
 	c->max_concurrent_streams = MESH_UNSET;
 	c->use_client_protocol = MESH_UNSET;
-	tcp = enter_map(d, m, "tcp", &m2);
+	tcp = ydec_enter_map(d, m, "tcp", &m2);
 	if (tcp) {
 		ydec_check_keys(d, tcp, KEYS("maxConnections", "connectTimeout",
 					     "tcpKeepalive",
@@ -1353,10 +1151,8 @@ static const struct istio_conn_pool *read_conn_pool(struct ydec *d,
 		read_dur(d, tcp, "maxConnectionDuration",
 			 &c->max_connection_duration_ns);
 		read_dur(d, tcp, "idleTimeout", &c->tcp_idle_timeout_ns);
-		ka = ydec_map(d, tcp, "tcpKeepalive");
+		ka = ydec_enter_map(d, tcp, "tcpKeepalive", &m3);
 		if (ka) {
-			size_t m3 = ydec_push(d, "tcpKeepalive");
-
 			ydec_check_keys(d, ka, KEYS("probes", "time", "interval"));
 			read_i32(d, ka, "probes", 0, &c->keepalive_probes);
 			read_dur(d, ka, "time", &c->keepalive_time_ns);
@@ -1365,7 +1161,7 @@ static const struct istio_conn_pool *read_conn_pool(struct ydec *d,
 		}
 		ydec_pop(d, m2);
 	}
-	http = enter_map(d, m, "http", &m2);
+	http = ydec_enter_map(d, m, "http", &m2);
 	if (http) {
 		ydec_check_keys(d, http, KEYS("http1MaxPendingRequests",
 					      "http2MaxRequests",
@@ -1389,24 +1185,15 @@ static const struct istio_conn_pool *read_conn_pool(struct ydec *d,
 			      &c->use_client_protocol);
 		ydec_pop(d, m2);
 	}
-out:
-	ydec_pop(d, mark);
-	return c;
+	return true;
 }
 
-static const struct istio_outlier *read_outlier(struct ydec *d,
-						const struct ynode *tp)
+static bool read_outlier(struct ydec *d, const struct ynode *m, void *elem,
+			 void *ctx)
 {
-	struct istio_outlier *o;
-	const struct ynode *m;
-	size_t mark;
+	struct istio_outlier *o = elem;
 
-	m = enter_map(d, tp, "outlierDetection", &mark);
-	if (!m)
-		return NULL;
-	o = ydec_alloc(d, sizeof(*o));
-	if (!o)
-		goto out;
+	(void)ctx;
 	ydec_check_keys(d, m, KEYS("splitExternalLocalOriginErrors",
 				   "consecutiveLocalOriginFailures",
 				   "consecutiveGatewayErrors",
@@ -1425,28 +1212,19 @@ static const struct istio_outlier *read_outlier(struct ydec *d,
 	o->max_ejection_percent = o->min_health_percent = MESH_UNSET;
 	ydec_int(d, m, "maxEjectionPercent", 0, 100, &o->max_ejection_percent);
 	ydec_int(d, m, "minHealthPercent", 0, 100, &o->min_health_percent);
-out:
-	ydec_pop(d, mark);
-	return o;
+	return true;
 }
 
-static const struct istio_client_tls *read_client_tls(struct ydec *d,
-						      const struct ynode *tp)
+static bool read_client_tls(struct ydec *d, const struct ynode *m, void *elem,
+			    void *ctx)
 {
 	static const char *const modes[] = {
 		"DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL", NULL,
 	};
-	struct istio_client_tls *t;
-	const struct ynode *m;
-	size_t mark;
+	struct istio_client_tls *t = elem;
 	int v;
 
-	m = enter_map(d, tp, "tls", &mark);
-	if (!m)
-		return NULL;
-	t = ydec_alloc(d, sizeof(*t));
-	if (!t)
-		goto out;
+	(void)ctx;
 	ydec_check_keys(d, m, KEYS("mode", "clientCertificate", "privateKey",
 				   "caCertificates", "credentialName",
 				   "subjectAltNames", "sni",
@@ -1464,79 +1242,87 @@ static const struct istio_client_tls *read_client_tls(struct ydec *d,
 	if (t->mode == ISTIO_TLS_MUTUAL && !t->credential_name &&
 	    (!t->client_certificate || !t->private_key))
 		ydec_error(d, m, "mode MUTUAL needs clientCertificate and privateKey, or credentialName");
-out:
-	ydec_pop(d, mark);
-	return t;
+	return true;
 }
 
-static const struct istio_traffic_policy *
-read_traffic_policy(struct ydec *d, const struct ynode *map, const char *key)
+/* ctx: the traffic policy, for its port settings read so far. */
+static bool read_port_policy(struct ydec *d, const struct ynode *it,
+			     void *elem, void *ctx)
 {
-	struct istio_traffic_policy *tp;
-	const struct ynode *m, *seq;
-	size_t mark, m2;
+	const struct istio_traffic_policy *tp = ctx;
+	struct istio_port_policy *pp = elem;
+	const struct ynode *port;
+	size_t m;
 
-	m = enter_map(d, map, key, &mark);
-	if (!m)
-		return NULL;
-	tp = ydec_alloc(d, sizeof(*tp));
-	if (!tp)
-		goto out;
+	ydec_check_keys(d, it, KEYS("port", "loadBalancer", "connectionPool",
+				    "outlierDetection", "tls"));
+	pp->line = it->line;
+	if (ydec_required(d, it, "port") &&
+	    (port = ydec_enter_map(d, it, "port", &m))) {
+		ydec_check_keys(d, port, KEYS("number"));
+		if (ydec_required(d, port, "number"))
+			mesh_read_port(d, port, "number", &pp->port);
+		ydec_pop(d, m);
+	}
+	for (size_t j = 0; pp->port && j < tp->nport_level; j++)
+		if (tp->port_level[j].port == pp->port)
+			ydec_error(d, it, "port %u already has settings",
+				   pp->port);
+	read_load_balancer(d, it, &pp->lb);
+	YDEC_OBJ(d, it, "connectionPool", pp->conn_pool, read_conn_pool, NULL);
+	YDEC_OBJ(d, it, "outlierDetection", pp->outlier, read_outlier, NULL);
+	YDEC_OBJ(d, it, "tls", pp->tls, read_client_tls, NULL);
+	return true;
+}
+
+static bool read_traffic_policy(struct ydec *d, const struct ynode *m,
+				void *elem, void *ctx)
+{
+	struct istio_traffic_policy *tp = elem;
+
+	(void)ctx;
 	ydec_check_keys(d, m, KEYS("loadBalancer", "connectionPool",
 				   "outlierDetection", "tls",
 				   "portLevelSettings", "tunnel",
 				   "proxyProtocol", "retryBudget"));
 	tp->line = m->line;
 	read_load_balancer(d, m, &tp->lb);
-	tp->conn_pool = read_conn_pool(d, m);
-	tp->outlier = read_outlier(d, m);
-	tp->tls = read_client_tls(d, m);
+	YDEC_OBJ(d, m, "connectionPool", tp->conn_pool, read_conn_pool, NULL);
+	YDEC_OBJ(d, m, "outlierDetection", tp->outlier, read_outlier, NULL);
+	YDEC_OBJ(d, m, "tls", tp->tls, read_client_tls, NULL);
 	tp->tunnel = ydec_map(d, m, "tunnel");
 	tp->proxy_protocol = ydec_map(d, m, "proxyProtocol");
 	ydec_map(d, m, "retryBudget");
 	if (!m->n)
 		ydec_error(d, m, "traffic policy must have at least one field");
-	seq = ydec_seq_max(d, m, "portLevelSettings", MESH_MAX_LIST);
-	if (!seq)
-		goto out;
-	m2 = ydec_push(d, "portLevelSettings");
-	tp->port_level = ydec_array(d, seq->n, sizeof(*tp->port_level));
-	for (size_t i = 0; tp->port_level && i < seq->n; i++) {
-		struct istio_port_policy *pp = &tp->port_level[tp->nport_level];
-		const struct ynode *it, *port;
-		size_t m3;
+	YDEC_MAPS(d, ydec_seq_max(d, m, "portLevelSettings", MESH_MAX_LIST),
+		  "portLevelSettings", tp->port_level, tp->nport_level,
+		  read_port_policy, tp);
+	return true;
+}
 
-		it = item_map(d, seq, i, &m3);
-		if (!it)
-			continue;
-		ydec_check_keys(d, it, KEYS("port", "loadBalancer",
-					    "connectionPool",
-					    "outlierDetection", "tls"));
-		pp->line = it->line;
-		if (ydec_required(d, it, "port") &&
-		    (port = ydec_map(d, it, "port"))) {
-			size_t m4 = ydec_push(d, "port");
+/* ctx: the DestinationRule, for its subsets read so far. */
+static bool read_subset(struct ydec *d, const struct ynode *it, void *elem,
+			void *ctx)
+{
+	const struct istio_destination_rule *dr = ctx;
+	struct istio_subset *s = elem;
 
-			ydec_check_keys(d, port, KEYS("number"));
-			if (ydec_required(d, port, "number"))
-				mesh_read_port(d, port, "number", &pp->port);
-			ydec_pop(d, m4);
-		}
-		for (size_t j = 0; pp->port && j < tp->nport_level; j++)
-			if (tp->port_level[j].port == pp->port)
-				ydec_error(d, it, "port %u already has settings",
-					   pp->port);
-		read_load_balancer(d, it, &pp->lb);
-		pp->conn_pool = read_conn_pool(d, it);
-		pp->outlier = read_outlier(d, it);
-		pp->tls = read_client_tls(d, it);
-		tp->nport_level++;
-		ydec_pop(d, m3);
+	ydec_check_keys(d, it, KEYS("name", "labels", "trafficPolicy"));
+	s->line = it->line;
+	if (ydec_required(d, it, "name") && ydec_str(d, it, "name", &s->name)) {
+		if (!mesh_valid_dns_label(s->name))
+			error_at_key(d, it, "name", "not a valid subset name");
+		for (size_t j = 0; j < dr->nsubsets; j++)
+			if (dr->subsets[j].name &&
+			    !strcmp(dr->subsets[j].name, s->name))
+				ydec_error(d, it, "duplicate subset \"%s\"",
+					   s->name);
 	}
-	ydec_pop(d, m2);
-out:
-	ydec_pop(d, mark);
-	return tp;
+	mesh_read_labels(d, it, "labels", &s->labels);
+	YDEC_OBJ(d, it, "trafficPolicy", s->traffic_policy, read_traffic_policy,
+		 NULL);
+	return true;
 }
 
 void mesh_istio_read_destination_rule(struct mesh_config *cfg, struct ydec *d,
@@ -1544,65 +1330,28 @@ void mesh_istio_read_destination_rule(struct mesh_config *cfg, struct ydec *d,
 				      const struct mesh_meta *meta)
 {
 	struct istio_destination_rule dr = { .meta = *meta };
-	struct istio_destination_rule *slot;
-	const struct ynode *spec, *seq;
+	const struct ynode *spec;
 	size_t mark;
 
 	if (!ydec_required(d, doc, "spec"))
 		return;
-	spec = enter_map(d, doc, "spec", &mark);
+	spec = ydec_enter_map(d, doc, "spec", &mark);
 	if (!spec)
 		return;
 	ydec_check_keys(d, spec, KEYS("host", "trafficPolicy", "subsets",
 				      "exportTo", "workloadSelector"));
 	if (ydec_required(d, spec, "host"))
 		read_host(d, spec, "host", true, false, &dr.host);
-	dr.traffic_policy = read_traffic_policy(d, spec, "trafficPolicy");
+	YDEC_OBJ(d, spec, "trafficPolicy", dr.traffic_policy,
+		 read_traffic_policy, NULL);
 	read_export_to(d, spec, &dr.export_to);
 	if (ymap_find(spec, "workloadSelector"))
 		mesh_read_selector(d, spec, "workloadSelector", "matchLabels",
 				   &dr.workload_selector);
-	seq = ydec_seq_max(d, spec, "subsets", MESH_MAX_LIST);
-	if (seq) {
-		size_t m = ydec_push(d, "subsets");
-
-		dr.subsets = ydec_array(d, seq->n, sizeof(*dr.subsets));
-		for (size_t i = 0; dr.subsets && i < seq->n; i++) {
-			struct istio_subset *s = &dr.subsets[dr.nsubsets];
-			const struct ynode *it;
-			size_t m2;
-
-			it = item_map(d, seq, i, &m2);
-			if (!it)
-				continue;
-			ydec_check_keys(d, it, KEYS("name", "labels",
-						    "trafficPolicy"));
-			s->line = it->line;
-			if (ydec_required(d, it, "name") &&
-			    ydec_str(d, it, "name", &s->name)) {
-				if (!mesh_valid_dns_label(s->name))
-					error_at_key(d, it, "name",
-						     "not a valid subset name");
-				for (size_t j = 0; j < dr.nsubsets; j++)
-					if (dr.subsets[j].name &&
-					    !strcmp(dr.subsets[j].name, s->name))
-						ydec_error(d, it, "duplicate subset \"%s\"",
-							   s->name);
-			}
-			mesh_read_labels(d, it, "labels", &s->labels);
-			s->traffic_policy = read_traffic_policy(d, it,
-								"trafficPolicy");
-			dr.nsubsets++;
-			ydec_pop(d, m2);
-		}
-		ydec_pop(d, m);
-	}
+	YDEC_MAPS(d, ydec_seq_max(d, spec, "subsets", MESH_MAX_LIST), "subsets",
+		  dr.subsets, dr.nsubsets, read_subset, &dr);
 	ydec_pop(d, mark);
-	if (!ydec_doc_ok(d))
-		return;
-	slot = MESH_PUSH(d, cfg->destination_rules, cfg->ndestination_rules);
-	if (slot)
-		*slot = dr;
+	MESH_ADD(d, cfg->destination_rules, cfg->ndestination_rules, dr);
 }
 
 /* ---- AuthorizationPolicy ------------------------------------------------ */
@@ -1713,18 +1462,20 @@ static bool condition_key_known(const char *k)
 	return !strncmp(k, "experimental.envoy.filters.", 27) && l > 27;
 }
 
-static void read_condition(struct ydec *d, const struct ynode *m,
-			   struct istio_authz_condition *c)
+static bool read_condition(struct ydec *d, const struct ynode *m, void *elem,
+			   void *ctx)
 {
+	struct istio_authz_condition *c = elem;
 	int check = SV_ANY;
 
+	(void)ctx;
 	ydec_check_keys(d, m, KEYS("key", "values", "notValues"));
 	c->line = m->line;
 	if (!ydec_required(d, m, "key") || !ydec_str(d, m, "key", &c->key))
-		return;
+		return true;
 	if (!condition_key_known(c->key)) {
 		error_at_key(d, m, "key", "unknown condition key");
-		return;
+		return true;
 	}
 	if (!strcmp(c->key, "source.ip") || !strcmp(c->key, "remote.ip") ||
 	    !strcmp(c->key, "destination.ip"))
@@ -1746,83 +1497,81 @@ static void read_condition(struct ydec *d, const struct ynode *m,
 	if (!c->values.n && !c->not_values.n)
 		ydec_error(d, m, "at least one of values or notValues is required for key %s",
 			   c->key);
+	return true;
 }
 
 /*
  * from[] / to[]: a list of {source: {...}} or {operation: {...}}; the list,
  * when given, and each inner block must not be empty.
  */
-static void read_rule_list(struct ydec *d, const struct ynode *rule,
-			   const char *key, const char *inner,
-			   const struct strv_field *fields, size_t elem,
-			   size_t line_off, size_t *n, void **out)
+struct rule_block {
+	const char *inner;         /* "source" or "operation" */
+	const struct strv_field *fields;
+	size_t line_off;           /* of the element's line */
+};
+
+static const struct ynode *rule_list(struct ydec *d, const struct ynode *rule,
+				     const char *key)
 {
 	const struct ynode *seq = ydec_seq(d, rule, key);
-	size_t mark;
 
-	if (!seq)
-		return;
-	mark = ydec_push(d, key);
-	if (!seq->n)
-		ydec_error(d, seq, "must not be empty");
-	*out = ydec_array(d, seq->n, elem);
-	for (size_t i = 0; *out && i < seq->n; i++) {
-		char *slot = (char *)*out + *n * elem;
-		const struct ynode *it, *body;
-		size_t m, m2;
+	if (seq && !seq->n)
+		ydec_error_key(d, key, seq, "must not be empty");
+	return seq;
+}
 
-		it = item_map(d, seq, i, &m);
-		if (!it)
-			continue;
-		ydec_check_keys(d, it, (const char *const[]){ inner, NULL });
-		if (ydec_required(d, it, inner) &&
-		    (body = enter_map(d, it, inner, &m2))) {
-			memcpy(slot + line_off, &body->line, sizeof(body->line));
-			if (!read_strv_fields(d, body, fields, slot))
-				ydec_error(d, body, "must not be empty");
-			ydec_pop(d, m2);
-		}
-		(*n)++;
+/* ctx: the struct rule_block of the list. */
+static bool read_rule_block(struct ydec *d, const struct ynode *it,
+			    void *elem, void *ctx)
+{
+	const struct rule_block *rb = ctx;
+	const struct ynode *body;
+	size_t m;
+
+	ydec_check_keys(d, it, (const char *const[]){ rb->inner, NULL });
+	if (ydec_required(d, it, rb->inner) &&
+	    (body = ydec_enter_map(d, it, rb->inner, &m))) {
+		memcpy((char *)elem + rb->line_off, &body->line,
+		       sizeof(body->line));
+		if (!read_strv_fields(d, body, rb->fields, elem))
+			ydec_error(d, body, "must not be empty");
 		ydec_pop(d, m);
 	}
-	ydec_pop(d, mark);
+	return true;
 }
 
-static void read_authz_rule(struct ydec *d, const struct ynode *m,
-			    struct istio_authz_rule *r)
+static bool read_authz_rule(struct ydec *d, const struct ynode *m, void *elem,
+			    void *ctx)
 {
-	const struct ynode *seq;
-	size_t mark;
+	struct rule_block from = {
+		"source", source_fields,
+		offsetof(struct istio_authz_source, line),
+	};
+	struct rule_block to = {
+		"operation", operation_fields,
+		offsetof(struct istio_authz_operation, line),
+	};
+	struct istio_authz_rule *r = elem;
 
+	(void)ctx;
 	ydec_check_keys(d, m, KEYS("from", "to", "when"));
 	r->line = m->line;
-	read_rule_list(d, m, "from", "source", source_fields,
-		       sizeof(*r->from), offsetof(struct istio_authz_source, line),
-		       &r->nfrom, (void **)&r->from);
-	read_rule_list(d, m, "to", "operation", operation_fields,
-		       sizeof(*r->to), offsetof(struct istio_authz_operation, line),
-		       &r->nto, (void **)&r->to);
-	seq = ydec_seq(d, m, "when");
-	if (!seq)
-		return;
-	mark = ydec_push(d, "when");
-	r->when = ydec_array(d, seq->n, sizeof(*r->when));
-	for (size_t i = 0; r->when && i < seq->n; i++) {
-		const struct ynode *it;
-		size_t m2;
-
-		it = item_map(d, seq, i, &m2);
-		if (!it)
-			continue;
-		read_condition(d, it, &r->when[r->nwhen++]);
-		ydec_pop(d, m2);
-	}
-	ydec_pop(d, mark);
+	YDEC_MAPS(d, rule_list(d, m, "from"), "from", r->from, r->nfrom,
+		  read_rule_block, &from);
+	YDEC_MAPS(d, rule_list(d, m, "to"), "to", r->to, r->nto,
+		  read_rule_block, &to);
+	YDEC_LIST(d, m, "when", r->when, r->nwhen, read_condition, NULL);
+	return true;
 }
 
-static void read_target_ref(struct ydec *d, const struct ynode *m,
-			    struct istio_target_ref *t)
+/* Appends to ctx, the policy, whose target_refs has room for it. */
+static bool read_target_ref(struct ydec *d, const struct ynode *m, void *elem,
+			    void *ctx)
 {
+	struct istio_authz_policy *ap = ctx;
+	struct istio_target_ref *t = &ap->target_refs[ap->ntarget_refs++];
+
+	(void)elem;
 	ydec_check_keys(d, m, KEYS("group", "kind", "name", "namespace"));
 	ydec_str(d, m, "group", &t->group);
 	if (ydec_required(d, m, "kind"))
@@ -1830,6 +1579,7 @@ static void read_target_ref(struct ydec *d, const struct ynode *m,
 	if (ydec_required(d, m, "name"))
 		ydec_str(d, m, "name", &t->name);
 	ydec_str(d, m, "namespace", &t->ns);
+	return true;
 }
 
 static void read_target_refs(struct ydec *d, const struct ynode *spec,
@@ -1838,7 +1588,6 @@ static void read_target_refs(struct ydec *d, const struct ynode *spec,
 	const struct ynode *one = ydec_map(d, spec, "targetRef");
 	const struct ynode *seq = ydec_seq(d, spec, "targetRefs");
 	size_t total = (one ? 1 : 0) + (seq ? seq->n : 0);
-	size_t mark;
 
 	if (!total)
 		return;
@@ -1848,24 +1597,11 @@ static void read_target_refs(struct ydec *d, const struct ynode *spec,
 	if (one) {
 		size_t m = ydec_push(d, "targetRef");
 
-		read_target_ref(d, one, &ap->target_refs[ap->ntarget_refs++]);
+		read_target_ref(d, one, NULL, ap);
 		ydec_pop(d, m);
 	}
-	if (!seq)
-		return;
-	mark = ydec_push(d, "targetRefs");
-	for (size_t i = 0; i < seq->n; i++) {
-		const struct ynode *it;
-		size_t m;
-
-		it = item_map(d, seq, i, &m);
-		if (!it)
-			continue;
-		read_target_ref(d, it, &ap->target_refs[ap->ntarget_refs++]);
-		ydec_pop(d, m);
-	}
-	ydec_pop(d, mark);
-	if (one)
+	ydec_maps(d, seq, "targetRefs", 0, NULL, NULL, read_target_ref, ap);
+	if (seq && one)
 		error_at_key(d, spec, "targetRefs", "only one of targetRef or targetRefs");
 }
 
@@ -1911,10 +1647,9 @@ void mesh_istio_read_authz_policy(struct mesh_config *cfg, struct ydec *d,
 		"ALLOW", "DENY", "AUDIT", "CUSTOM", NULL,
 	};
 	struct istio_authz_policy ap = { .meta = *meta };
-	struct istio_authz_policy *slot;
-	const struct ynode *spec, *seq, *prov;
+	const struct ynode *spec, *prov;
 	const char *dry;
-	size_t mark;
+	size_t mark, m;
 	int v;
 
 	dry = ykvs_get(&meta->annotations, "istio.io/dry-run");
@@ -1927,7 +1662,7 @@ void mesh_istio_read_authz_policy(struct mesh_config *cfg, struct ydec *d,
 	}
 	if (!ydec_required(d, doc, "spec"))
 		return;
-	spec = enter_map(d, doc, "spec", &mark);
+	spec = ydec_enter_map(d, doc, "spec", &mark);
 	if (!spec)
 		return;
 	ydec_check_keys(d, spec, KEYS("selector", "targetRef", "targetRefs",
@@ -1941,31 +1676,13 @@ void mesh_istio_read_authz_policy(struct mesh_config *cfg, struct ydec *d,
 	if (ap.selector.set && ap.ntarget_refs)
 		error_at_key(d, spec, "selector",
 			     "only one of selector or targetRef(s)");
-	prov = ydec_map(d, spec, "provider");
+	prov = ydec_enter_map(d, spec, "provider", &m);
 	if (prov) {
-		size_t m = ydec_push(d, "provider");
-
 		ydec_check_keys(d, prov, KEYS("name"));
 		ydec_str(d, prov, "name", &ap.provider);
 		ydec_pop(d, m);
 	}
-	seq = ydec_seq(d, spec, "rules");
-	if (seq) {
-		size_t m = ydec_push(d, "rules");
-
-		ap.rules = ydec_array(d, seq->n, sizeof(*ap.rules));
-		for (size_t i = 0; ap.rules && i < seq->n; i++) {
-			const struct ynode *it;
-			size_t m2;
-
-			it = item_map(d, seq, i, &m2);
-			if (!it)
-				continue;
-			read_authz_rule(d, it, &ap.rules[ap.nrules++]);
-			ydec_pop(d, m2);
-		}
-		ydec_pop(d, m);
-	}
+	YDEC_LIST(d, spec, "rules", ap.rules, ap.nrules, read_authz_rule, NULL);
 	if (ap.action == ISTIO_AUTHZ_CUSTOM) {
 		if (!ap.nrules)
 			error_at_key(d, spec, "rules",
@@ -1982,11 +1699,7 @@ void mesh_istio_read_authz_policy(struct mesh_config *cfg, struct ydec *d,
 		error_at_key(d, spec, "rules",
 			     "action DENY without rules never applies (add a rule {} to match every request)");
 	ydec_pop(d, mark);
-	if (!ydec_doc_ok(d))
-		return;
-	slot = MESH_PUSH(d, cfg->authz_policies, cfg->nauthz_policies);
-	if (slot)
-		*slot = ap;
+	MESH_ADD(d, cfg->authz_policies, cfg->nauthz_policies, ap);
 }
 
 /* ---- PeerAuthentication ------------------------------------------------- */
@@ -2012,30 +1725,25 @@ void mesh_istio_read_peer_authn(struct mesh_config *cfg, struct ydec *d,
 				const struct mesh_meta *meta)
 {
 	struct istio_peer_authn pa = { .meta = *meta };
-	struct istio_peer_authn *slot;
 	const struct ynode *spec, *mtls, *ports;
-	size_t mark;
+	size_t mark, m;
 
 	if (!ydec_required(d, doc, "spec"))
 		return;
-	spec = enter_map(d, doc, "spec", &mark);
+	spec = ydec_enter_map(d, doc, "spec", &mark);
 	if (!spec)
 		return;
 	ydec_check_keys(d, spec, KEYS("selector", "mtls", "portLevelMtls"));
 	if (ymap_find(spec, "selector"))
 		mesh_read_selector(d, spec, "selector", "matchLabels",
 				   &pa.selector);
-	mtls = ydec_map(d, spec, "mtls");
+	mtls = ydec_enter_map(d, spec, "mtls", &m);
 	if (mtls) {
-		size_t m = ydec_push(d, "mtls");
-
 		read_mtls(d, mtls, &pa.mode);
 		ydec_pop(d, m);
 	}
-	ports = ydec_map(d, spec, "portLevelMtls");
+	ports = ydec_enter_map(d, spec, "portLevelMtls", &m);
 	if (ports) {
-		size_t m = ydec_push(d, "portLevelMtls");
-
 		if (!pa.selector.match.n)
 			ydec_error(d, ports, "needs a selector with labels (not allowed mesh- or namespace-wide)");
 		if (!ports->n)
@@ -2063,9 +1771,5 @@ void mesh_istio_read_peer_authn(struct mesh_config *cfg, struct ydec *d,
 		ydec_pop(d, m);
 	}
 	ydec_pop(d, mark);
-	if (!ydec_doc_ok(d))
-		return;
-	slot = MESH_PUSH(d, cfg->peer_authns, cfg->npeer_authns);
-	if (slot)
-		*slot = pa;
+	MESH_ADD(d, cfg->peer_authns, cfg->npeer_authns, pa);
 }

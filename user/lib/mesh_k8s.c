@@ -29,30 +29,14 @@ static bool iana_svc_name(const char *s)
 	return letter;
 }
 
-/* Element i of seq as a mapping, with "[i]" pushed; NULL when not one. */
-static const struct ynode *item_map(struct ydec *d, const struct ynode *seq,
-				    size_t i, size_t *mark)
-{
-	const struct ynode *it = seq->items[i];
-
-	*mark = ydec_push_index(d, i);
-	if (it->kind != YNODE_MAP) {
-		ydec_error(d, it, "expected a mapping");
-		ydec_pop(d, *mark);
-		return NULL;
-	}
-	return it;
-}
-
 static void read_object_ref(struct ydec *d, const struct ynode *map,
 			    const char *key, struct k8s_object_ref *ref)
 {
-	const struct ynode *m = ydec_map(d, map, key);
 	size_t mark;
+	const struct ynode *m = ydec_enter_map(d, map, key, &mark);
 
 	if (!m)
 		return;
-	mark = ydec_push(d, key);
 	ydec_str(d, m, "kind", &ref->kind);
 	ydec_str(d, m, "namespace", &ref->ns);
 	ydec_str(d, m, "name", &ref->name);
@@ -63,20 +47,18 @@ static void read_object_ref(struct ydec *d, const struct ynode *map,
 
 /* ---- Service ---------------------------------------------------------- */
 
-static void read_service_port(struct ydec *d, const struct ynode *p,
-			      struct k8s_service_port *out)
+static bool read_service_port(struct ydec *d, const struct ynode *p,
+			      void *elem, void *ctx)
 {
+	struct k8s_service_port *out = elem;
 	const struct ynode *tp;
 
+	(void)ctx;
 	out->line = p->line;
 	out->name = "";
-	if (ydec_str(d, p, "name", &out->name) && !mesh_valid_dns_label(out->name)) {
-		size_t m = ydec_push(d, "name");
-
-		ydec_error(d, ymap_find(p, "name"),
-			   "\"%.64s\" is not a valid port name", out->name);
-		ydec_pop(d, m);
-	}
+	if (ydec_str(d, p, "name", &out->name) && !mesh_valid_dns_label(out->name))
+		ydec_error_key(d, "name", ymap_find(p, "name"),
+			       "\"%.64s\" is not a valid port name", out->name);
 	mesh_read_k8s_protocol(d, p, "protocol", &out->protocol);
 	if (ydec_required(d, p, "port"))
 		mesh_read_port(d, p, "port", &out->port);
@@ -107,32 +89,21 @@ static void read_service_port(struct ydec *d, const struct ynode *p,
 			out->node_port = (uint16_t)v;
 	}
 	ydec_str(d, p, "appProtocol", &out->app_protocol);
+	return true;
 }
 
 static void read_service_ports(struct ydec *d, const struct ynode *spec,
 			       struct k8s_service *svc)
 {
-	const struct ynode *seq = ydec_seq_max(d, spec, "ports",
-						 MESH_MAX_LIST);
+	const struct ynode *seq;
 	size_t mark;
 
+	seq = YDEC_MAPS(d, ydec_seq_max(d, spec, "ports", MESH_MAX_LIST),
+			"ports", svc->ports, svc->nports, read_service_port,
+			NULL);
 	if (!seq)
 		return;
-	svc->ports = ydec_array(d, seq->n, sizeof(*svc->ports));
-	if (!svc->ports)
-		return;
 	mark = ydec_push(d, "ports");
-	for (size_t i = 0; i < seq->n; i++) {
-		const struct ynode *p;
-		size_t m;
-
-		p = item_map(d, seq, i, &m);
-		if (!p)
-			continue;
-		read_service_port(d, p, &svc->ports[svc->nports]);
-		svc->nports++;
-		ydec_pop(d, m);
-	}
 	for (size_t i = 0; i < svc->nports; i++) {
 		const struct k8s_service_port *a = &svc->ports[i];
 		size_t m = ydec_push_index(d, i);
@@ -197,18 +168,12 @@ static void read_cluster_ips(struct ydec *d, const struct ynode *spec,
 			ydec_pop(d, m);
 		}
 		ydec_pop(d, mark);
-		if (have_single && n && memcmp(&single, &ips[0], sizeof(single))) {
-			size_t m = ydec_push(d, "clusterIPs");
-
-			ydec_error(d, seq, "first entry must equal clusterIP");
-			ydec_pop(d, m);
-		}
-		if (have_single && none) {
-			size_t m = ydec_push(d, "clusterIP");
-
-			ydec_error(d, spec, "must be \"None\" as clusterIPs is");
-			ydec_pop(d, m);
-		}
+		if (have_single && n && memcmp(&single, &ips[0], sizeof(single)))
+			ydec_error_key(d, "clusterIPs", seq,
+				       "first entry must equal clusterIP");
+		if (have_single && none)
+			ydec_error_key(d, "clusterIP", spec,
+				       "must be \"None\" as clusterIPs is");
 	} else if (have_single) {
 		ips[n++] = single;
 	}
@@ -270,17 +235,15 @@ void mesh_k8s_read_service(struct mesh_config *cfg, struct ydec *d,
 	};
 	struct k8s_service svc = { .meta = *meta };
 	const struct ynode *spec;
-	struct k8s_service *slot;
 	size_t mark;
 	int v;
 
 	if (!ydec_required(d, doc, "spec"))
 		return;
-	spec = ydec_map(d, doc, "spec");
+	spec = ydec_enter_map(d, doc, "spec", &mark);
 	if (!spec)
 		return;
 	svc.spec = spec;
-	mark = ydec_push(d, "spec");
 	if (ydec_enum(d, spec, "type", types, false, &v))
 		svc.type = (enum k8s_service_type)v;
 	read_cluster_ips(d, spec, &svc);
@@ -292,57 +255,48 @@ void mesh_k8s_read_service(struct mesh_config *cfg, struct ydec *d,
 	if (svc.type == K8S_SVC_EXTERNAL_NAME && !svc.external_name)
 		ydec_required(d, spec, "externalName");
 	ydec_pop(d, mark);
-	if (!ydec_doc_ok(d))
-		return;
-	slot = MESH_PUSH(d, cfg->services, cfg->nservices);
-	if (slot)
-		*slot = svc;
+	MESH_ADD(d, cfg->services, cfg->nservices, svc);
 }
 
 /* ---- EndpointSlice and Endpoints ---------------------------------------- */
 
-static void read_endpoint_port(struct ydec *d, const struct ynode *p,
-			       bool port_required, struct k8s_endpoint_port *out)
+/* EndpointSlice ports and Endpoints subset ports, as they are read. */
+struct endpoint_ports {
+	bool port_required;        /* Endpoints: port is required */
+	size_t n;
+	struct k8s_endpoint_port *ports;
+};
+
+static bool read_endpoint_port(struct ydec *d, const struct ynode *p,
+			       void *elem, void *ctx)
 {
+	const struct endpoint_ports *eps = ctx;
+	struct k8s_endpoint_port *out = elem;
+
 	out->line = p->line;
 	out->name = "";
 	ydec_str(d, p, "name", &out->name);
 	mesh_read_k8s_protocol(d, p, "protocol", &out->protocol);
-	if (!port_required || ydec_required(d, p, "port"))
+	if (!eps->port_required || ydec_required(d, p, "port"))
 		mesh_read_port(d, p, "port", &out->port);
 	ydec_str(d, p, "appProtocol", &out->app_protocol);
+	for (size_t j = 0; j < eps->n; j++)
+		if (!strcmp(eps->ports[j].name, out->name))
+			ydec_error(d, p, "duplicate port name \"%s\"",
+				   out->name);
+	return true;
 }
 
 static void read_endpoint_ports(struct ydec *d, const struct ynode *map,
 				bool port_required, size_t *n,
 				struct k8s_endpoint_port **out)
 {
-	const struct ynode *seq = ydec_seq_max(d, map, "ports",
-						 MESH_MAX_LIST);
-	size_t mark;
+	struct endpoint_ports eps = { .port_required = port_required };
 
-	if (!seq)
-		return;
-	*out = ydec_array(d, seq->n, sizeof(**out));
-	if (!*out)
-		return;
-	mark = ydec_push(d, "ports");
-	for (size_t i = 0; i < seq->n; i++) {
-		const struct ynode *p;
-		size_t m;
-
-		p = item_map(d, seq, i, &m);
-		if (!p)
-			continue;
-		read_endpoint_port(d, p, port_required, &(*out)[*n]);
-		for (size_t j = 0; j < *n; j++)
-			if (!strcmp((*out)[j].name, (*out)[*n].name))
-				ydec_error(d, p, "duplicate port name \"%s\"",
-					   (*out)[*n].name);
-		(*n)++;
-		ydec_pop(d, m);
-	}
-	ydec_pop(d, mark);
+	YDEC_MAPS(d, ydec_seq_max(d, map, "ports", MESH_MAX_LIST), "ports",
+		  eps.ports, eps.n, read_endpoint_port, &eps);
+	*n = eps.n;
+	*out = eps.ports;
 }
 
 static void read_slice_addresses(struct ydec *d, const struct ynode *ep,
@@ -378,14 +332,15 @@ static void read_slice_addresses(struct ydec *d, const struct ynode *ep,
 	ydec_pop(d, mark);
 }
 
-static void read_slice_endpoint(struct ydec *d, const struct ynode *ep,
-				enum k8s_address_type type,
-				struct k8s_slice_endpoint *out)
+/* ctx: the slice's enum k8s_address_type. */
+static bool read_slice_endpoint(struct ydec *d, const struct ynode *ep,
+				void *elem, void *ctx)
 {
 	const struct ynode *cond = ydec_map(d, ep, "conditions");
+	struct k8s_slice_endpoint *out = elem;
 
 	out->line = ep->line;
-	read_slice_addresses(d, ep, type, out);
+	read_slice_addresses(d, ep, *(enum k8s_address_type *)ctx, out);
 	out->ready = true;
 	out->terminating = false;
 	if (cond) {
@@ -403,6 +358,7 @@ static void read_slice_endpoint(struct ydec *d, const struct ynode *ep,
 	ydec_str(d, ep, "nodeName", &out->node_name);
 	ydec_str(d, ep, "zone", &out->zone);
 	read_object_ref(d, ep, "targetRef", &out->target_ref);
+	return true;
 }
 
 void mesh_k8s_read_endpoint_slice(struct mesh_config *cfg, struct ydec *d,
@@ -411,75 +367,49 @@ void mesh_k8s_read_endpoint_slice(struct mesh_config *cfg, struct ydec *d,
 {
 	static const char *const types[] = { "IPv4", "IPv6", "FQDN", NULL };
 	struct k8s_endpoint_slice es = { .meta = *meta };
-	struct k8s_endpoint_slice *slot;
-	const struct ynode *seq;
 	int v = 0;
 
 	es.service_name = ykvs_get(&meta->labels, "kubernetes.io/service-name");
 	if (ydec_required(d, doc, "addressType") &&
 	    ydec_enum(d, doc, "addressType", types, false, &v))
 		es.address_type = (enum k8s_address_type)v;
-	seq = ydec_seq(d, doc, "endpoints");
-	if (seq) {
-		size_t mark = ydec_push(d, "endpoints");
-
-		es.endpoints = ydec_array(d, seq->n, sizeof(*es.endpoints));
-		for (size_t i = 0; es.endpoints && i < seq->n; i++) {
-			const struct ynode *ep;
-			size_t m;
-
-			ep = item_map(d, seq, i, &m);
-			if (!ep)
-				continue;
-			read_slice_endpoint(d, ep, es.address_type,
-					    &es.endpoints[es.nendpoints++]);
-			ydec_pop(d, m);
-		}
-		ydec_pop(d, mark);
-	}
+	YDEC_LIST(d, doc, "endpoints", es.endpoints, es.nendpoints,
+		  read_slice_endpoint, &es.address_type);
 	read_endpoint_ports(d, doc, false, &es.nports, &es.ports);
-	if (!ydec_doc_ok(d))
-		return;
-	slot = MESH_PUSH(d, cfg->slices, cfg->nslices);
-	if (slot)
-		*slot = es;
+	MESH_ADD(d, cfg->slices, cfg->nslices, es);
 }
 
-static void read_endpoint_addresses(struct ydec *d, const struct ynode *map,
-				    const char *key, size_t *n,
-				    struct k8s_endpoint_address **out)
+static bool read_endpoint_address(struct ydec *d, const struct ynode *it,
+				  void *elem, void *ctx)
 {
-	const struct ynode *seq = ydec_seq(d, map, key);
-	size_t mark;
+	struct k8s_endpoint_address *a = elem;
 
-	if (!seq)
-		return;
-	*out = ydec_array(d, seq->n, sizeof(**out));
-	if (!*out)
-		return;
-	mark = ydec_push(d, key);
-	for (size_t i = 0; i < seq->n; i++) {
-		struct k8s_endpoint_address *a = &(*out)[*n];
-		const struct ynode *it;
-		size_t m;
+	(void)ctx;
+	a->line = it->line;
+	if (ydec_required(d, it, "ip")) {
+		size_t m = ydec_push(d, "ip");
 
-		it = item_map(d, seq, i, &m);
-		if (!it)
-			continue;
-		a->line = it->line;
-		if (ydec_required(d, it, "ip")) {
-			size_t m2 = ydec_push(d, "ip");
-
-			mesh_read_ip(d, ymap_find(it, "ip"), &a->ip);
-			ydec_pop(d, m2);
-		}
-		ydec_str(d, it, "hostname", &a->hostname);
-		ydec_str(d, it, "nodeName", &a->node_name);
-		read_object_ref(d, it, "targetRef", &a->target_ref);
-		(*n)++;
+		mesh_read_ip(d, ymap_find(it, "ip"), &a->ip);
 		ydec_pop(d, m);
 	}
-	ydec_pop(d, mark);
+	ydec_str(d, it, "hostname", &a->hostname);
+	ydec_str(d, it, "nodeName", &a->node_name);
+	read_object_ref(d, it, "targetRef", &a->target_ref);
+	return true;
+}
+
+static bool read_endpoints_subset(struct ydec *d, const struct ynode *it,
+				  void *elem, void *ctx)
+{
+	struct k8s_endpoints_subset *s = elem;
+
+	(void)ctx;
+	YDEC_LIST(d, it, "addresses", s->addresses, s->naddresses,
+		  read_endpoint_address, NULL);
+	YDEC_LIST(d, it, "notReadyAddresses", s->not_ready, s->nnot_ready,
+		  read_endpoint_address, NULL);
+	read_endpoint_ports(d, it, true, &s->nports, &s->ports);
+	return true;
 }
 
 void mesh_k8s_read_endpoints(struct mesh_config *cfg, struct ydec *d,
@@ -487,105 +417,97 @@ void mesh_k8s_read_endpoints(struct mesh_config *cfg, struct ydec *d,
 			     const struct mesh_meta *meta)
 {
 	struct k8s_endpoints ep = { .meta = *meta };
-	const struct ynode *seq = ydec_seq(d, doc, "subsets");
-	struct k8s_endpoints *slot;
 
-	if (seq) {
-		size_t mark = ydec_push(d, "subsets");
-
-		ep.subsets = ydec_array(d, seq->n, sizeof(*ep.subsets));
-		for (size_t i = 0; ep.subsets && i < seq->n; i++) {
-			struct k8s_endpoints_subset *s = &ep.subsets[ep.nsubsets];
-			const struct ynode *it;
-			size_t m;
-
-			it = item_map(d, seq, i, &m);
-			if (!it)
-				continue;
-			read_endpoint_addresses(d, it, "addresses",
-						&s->naddresses, &s->addresses);
-			read_endpoint_addresses(d, it, "notReadyAddresses",
-						&s->nnot_ready, &s->not_ready);
-			read_endpoint_ports(d, it, true, &s->nports, &s->ports);
-			ep.nsubsets++;
-			ydec_pop(d, m);
-		}
-		ydec_pop(d, mark);
-	}
-	if (!ydec_doc_ok(d))
-		return;
-	slot = MESH_PUSH(d, cfg->endpoints, cfg->nendpoints);
-	if (slot)
-		*slot = ep;
+	YDEC_LIST(d, doc, "subsets", ep.subsets, ep.nsubsets,
+		  read_endpoints_subset, NULL);
+	MESH_ADD(d, cfg->endpoints, cfg->nendpoints, ep);
 }
 
 /* ---- Pod ---------------------------------------------------------------- */
 
-static void read_container(struct ydec *d, const struct ynode *c,
-			   struct k8s_container *out)
+static bool read_container_port(struct ydec *d, const struct ynode *it,
+				void *elem, void *ctx)
 {
-	const struct ynode *seq;
-	size_t mark;
+	struct k8s_container_port *p = elem;
 
+	(void)ctx;
+	p->line = it->line;
+	if (ydec_str(d, it, "name", &p->name) && !iana_svc_name(p->name))
+		ydec_error_key(d, "name", ymap_find(it, "name"),
+			       "\"%.64s\" is not a valid port name (at most 15 of a-z, 0-9, '-', with a letter)",
+			       p->name);
+	if (ydec_required(d, it, "containerPort"))
+		mesh_read_port(d, it, "containerPort", &p->container_port);
+	mesh_read_k8s_protocol(d, it, "protocol", &p->protocol);
+	return true;
+}
+
+static bool read_container(struct ydec *d, const struct ynode *c, void *elem,
+			   void *ctx)
+{
+	struct k8s_container *out = elem;
+
+	(void)ctx;
 	ydec_str(d, c, "name", &out->name);
-	seq = ydec_seq(d, c, "ports");
-	if (!seq)
-		return;
-	out->ports = ydec_array(d, seq->n, sizeof(*out->ports));
-	if (!out->ports)
-		return;
-	mark = ydec_push(d, "ports");
-	for (size_t i = 0; i < seq->n; i++) {
-		struct k8s_container_port *p = &out->ports[out->nports];
-		const struct ynode *it;
-		size_t m;
-
-		it = item_map(d, seq, i, &m);
-		if (!it)
-			continue;
-		p->line = it->line;
-		if (ydec_str(d, it, "name", &p->name) && !iana_svc_name(p->name)) {
-			size_t m2 = ydec_push(d, "name");
-
-			ydec_error(d, ymap_find(it, "name"),
-				   "\"%.64s\" is not a valid port name (at most 15 of a-z, 0-9, '-', with a letter)",
-				   p->name);
-			ydec_pop(d, m2);
-		}
-		if (ydec_required(d, it, "containerPort"))
-			mesh_read_port(d, it, "containerPort", &p->container_port);
-		mesh_read_k8s_protocol(d, it, "protocol", &p->protocol);
-		out->nports++;
-		ydec_pop(d, m);
-	}
-	ydec_pop(d, mark);
+	YDEC_LIST(d, c, "ports", out->ports, out->nports, read_container_port,
+		  NULL);
+	return true;
 }
 
 static void read_pod_spec(struct ydec *d, const struct ynode *spec,
 			  struct k8s_pod *pod)
 {
 	const struct ynode *seq = ydec_seq(d, spec, "containers");
-	size_t mark;
 
 	if (!ydec_str(d, spec, "serviceAccountName", &pod->service_account))
 		ydec_str(d, spec, "serviceAccount", &pod->service_account);
 	ydec_str(d, spec, "nodeName", &pod->node_name);
 	ydec_bool(d, spec, "hostNetwork", &pod->host_network);
-	if (!seq)
-		return;
-	mark = ydec_push(d, "containers");
-	pod->containers = ydec_array(d, seq->n, sizeof(*pod->containers));
-	for (size_t i = 0; pod->containers && i < seq->n; i++) {
-		const struct ynode *c;
-		size_t m;
+	YDEC_MAPS(d, seq, "containers", pod->containers, pod->ncontainers,
+		  read_container, NULL);
+}
 
-		c = item_map(d, seq, i, &m);
-		if (!c)
-			continue;
-		read_container(d, c, &pod->containers[pod->ncontainers++]);
+/* status.podIPs as they are read: at most one address per family. */
+struct pod_ips {
+	size_t n;
+	union weft_addr ips[2];
+};
+
+static bool read_pod_ip(struct ydec *d, const struct ynode *it, void *elem,
+			void *ctx)
+{
+	struct pod_ips *p = ctx;
+
+	(void)elem;
+	if (!ydec_required(d, it, "ip")) {
+		/* reported */
+	} else if (p->n == 2) {
+		ydec_error(d, it, "at most two addresses (one per family)");
+	} else {
+		size_t m = ydec_push(d, "ip");
+
+		if (mesh_read_ip(d, ymap_find(it, "ip"), &p->ips[p->n]))
+			p->n++;
 		ydec_pop(d, m);
 	}
-	ydec_pop(d, mark);
+	return true;
+}
+
+static bool read_pod_condition(struct ydec *d, const struct ynode *it,
+			       void *elem, void *ctx)
+{
+	static const char *const cstatus[] = { "True", "False", "Unknown", NULL };
+	struct k8s_pod *pod = ctx;
+	const char *type = NULL;
+	int v;
+
+	(void)elem;
+	if (ydec_required(d, it, "type") && ydec_str(d, it, "type", &type) &&
+	    ydec_required(d, it, "status") &&
+	    ydec_enum(d, it, "status", cstatus, false, &v) &&
+	    !strcmp(type, "Ready"))
+		pod->ready = v == 0;
+	return true;
 }
 
 static void read_pod_status(struct ydec *d, const struct ynode *st,
@@ -594,11 +516,10 @@ static void read_pod_status(struct ydec *d, const struct ynode *st,
 	static const char *const phases[] = {
 		"Pending", "Running", "Succeeded", "Failed", "Unknown", NULL,
 	};
-	static const char *const cstatus[] = { "True", "False", "Unknown", NULL };
 	const struct ynode *seq;
-	union weft_addr ips[2], first;
+	struct pod_ips p = { 0 };
+	union weft_addr first;
 	bool have_first = false;
-	size_t n = 0, mark;
 	int v;
 
 	if (ydec_enum(d, st, "phase", phases, false, &v))
@@ -609,63 +530,21 @@ static void read_pod_status(struct ydec *d, const struct ynode *st,
 		have_first = mesh_read_ip(d, ymap_find(st, "podIP"), &first);
 		ydec_pop(d, m);
 	}
-	seq = ydec_seq(d, st, "podIPs");
-	if (seq) {
-		size_t mark = ydec_push(d, "podIPs");
-
-		for (size_t i = 0; i < seq->n; i++) {
-			const struct ynode *it;
-			size_t m;
-
-			it = item_map(d, seq, i, &m);
-			if (!it)
-				continue;
-			if (!ydec_required(d, it, "ip")) {
-				/* reported */
-			} else if (n == 2) {
-				ydec_error(d, it, "at most two addresses (one per family)");
-			} else {
-				size_t m2 = ydec_push(d, "ip");
-
-				if (mesh_read_ip(d, ymap_find(it, "ip"), &ips[n]))
-					n++;
-				ydec_pop(d, m2);
-			}
-			ydec_pop(d, m);
-		}
-		if (have_first && n && memcmp(&first, &ips[0], sizeof(first)))
-			ydec_error(d, seq, "first entry must equal podIP");
-		ydec_pop(d, mark);
-	}
-	if (!n && have_first)
-		ips[n++] = first;
-	if (n) {
-		pod->ips = ydec_array(d, n, sizeof(*pod->ips));
+	seq = ydec_maps(d, ydec_seq(d, st, "podIPs"), "podIPs", 0, NULL, NULL,
+			read_pod_ip, &p);
+	if (seq && have_first && p.n && memcmp(&first, &p.ips[0], sizeof(first)))
+		ydec_error_key(d, "podIPs", seq, "first entry must equal podIP");
+	if (!p.n && have_first)
+		p.ips[p.n++] = first;
+	if (p.n) {
+		pod->ips = ydec_array(d, p.n, sizeof(*pod->ips));
 		if (pod->ips) {
-			memcpy(pod->ips, ips, n * sizeof(*ips));
-			pod->nips = n;
+			memcpy(pod->ips, p.ips, p.n * sizeof(*p.ips));
+			pod->nips = p.n;
 		}
 	}
-	seq = ydec_seq(d, st, "conditions");
-	if (!seq)
-		return;
-	mark = ydec_push(d, "conditions");
-	for (size_t i = 0; i < seq->n; i++) {
-		const char *type = NULL;
-		const struct ynode *it;
-		size_t m;
-
-		it = item_map(d, seq, i, &m);
-		if (!it)
-			continue;
-		if (ydec_required(d, it, "type") && ydec_str(d, it, "type", &type) &&
-		    ydec_required(d, it, "status") &&
-		    ydec_enum(d, it, "status", cstatus, false, &v) &&
-		    !strcmp(type, "Ready"))
-			pod->ready = v == 0;
-		ydec_pop(d, m);
-	}
-	ydec_pop(d, mark);
+	ydec_maps(d, ydec_seq(d, st, "conditions"), "conditions", 0, NULL, NULL,
+		  read_pod_condition, pod);
 }
 
 /*
@@ -673,71 +552,47 @@ static void read_pod_status(struct ydec *d, const struct ynode *st,
  * of a Pod comes from its controller).  Entries without both are ignored,
  * as Kubernetes objects ignore what they do not need.
  */
-static void read_pod_owners(struct ydec *d, const struct ynode *md,
-			    struct k8s_pod *pod)
+static bool read_pod_owner(struct ydec *d, const struct ynode *it, void *elem,
+			   void *ctx)
 {
-	const struct ynode *seq = ydec_seq(d, md, "ownerReferences");
-	size_t mark;
+	struct k8s_owner_ref *o = elem;
 
-	if (!seq || !seq->n)
-		return;
-	pod->owners = ydec_array(d, seq->n, sizeof(*pod->owners));
-	if (!pod->owners)
-		return;
-	mark = ydec_push(d, "ownerReferences");
-	for (size_t i = 0; i < seq->n; i++) {
-		struct k8s_owner_ref *o = &pod->owners[pod->nowners];
-		const struct ynode *it;
-		size_t m;
-
-		it = item_map(d, seq, i, &m);
-		if (!it)
-			continue;
-		ydec_str(d, it, "kind", &o->kind);
-		ydec_str(d, it, "name", &o->name);
-		ydec_bool(d, it, "controller", &o->controller);
-		if (o->kind && o->name && o->name[0])
-			pod->nowners++;
-		else
-			memset(o, 0, sizeof(*o));
-		ydec_pop(d, m);
-	}
-	ydec_pop(d, mark);
+	(void)ctx;
+	ydec_str(d, it, "kind", &o->kind);
+	ydec_str(d, it, "name", &o->name);
+	ydec_bool(d, it, "controller", &o->controller);
+	return o->kind && o->name && o->name[0];
 }
 
 void mesh_k8s_read_pod(struct mesh_config *cfg, struct ydec *d,
 		       const struct ynode *doc, const struct mesh_meta *meta)
 {
 	struct k8s_pod pod = { .meta = *meta };
-	const struct ynode *spec, *st, *md;
-	struct k8s_pod *slot;
+	const struct ynode *spec, *st, *md, *owners;
 	size_t mark;
 
 	md = ymap_find(doc, "metadata");
 	if (md && md->kind == YNODE_MAP) {
 		mark = ydec_push(d, "metadata");
-		read_pod_owners(d, md, &pod);
+		owners = ydec_seq(d, md, "ownerReferences");
+		if (owners && owners->n)
+			YDEC_MAPS(d, owners, "ownerReferences", pod.owners,
+				  pod.nowners, read_pod_owner, NULL);
 		ydec_pop(d, mark);
 	}
 	if (!ydec_required(d, doc, "spec"))
 		return;
-	spec = ydec_map(d, doc, "spec");
+	spec = ydec_enter_map(d, doc, "spec", &mark);
 	if (spec) {
-		mark = ydec_push(d, "spec");
 		read_pod_spec(d, spec, &pod);
 		ydec_pop(d, mark);
 	}
-	st = ydec_map(d, doc, "status");
+	st = ydec_enter_map(d, doc, "status", &mark);
 	if (st) {
-		mark = ydec_push(d, "status");
 		read_pod_status(d, st, &pod);
 		ydec_pop(d, mark);
 	}
-	if (!ydec_doc_ok(d))
-		return;
-	slot = MESH_PUSH(d, cfg->pods, cfg->npods);
-	if (slot)
-		*slot = pod;
+	MESH_ADD(d, cfg->pods, cfg->npods, pod);
 }
 
 bool k8s_pod_is_ready(const struct k8s_pod *pod)

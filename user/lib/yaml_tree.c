@@ -791,19 +791,38 @@ void ydec_pop(struct ydec *d, size_t mark)
 	d->path[mark] = '\0';
 }
 
-void ydec_error(struct ydec *d, const struct ynode *at, const char *fmt, ...)
+static void ydec_verror(struct ydec *d, const struct ynode *at,
+			const char *fmt, va_list ap)
 {
 	unsigned int line = at ? at->line : 0;
 	char msg[384];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (d->pathlen)
 		ydiag_report(d->diag, d->file, line, "%s: %s", d->path, msg);
 	else
 		ydiag_report(d->diag, d->file, line, "%s", msg);
+}
+
+void ydec_error(struct ydec *d, const struct ynode *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ydec_verror(d, at, fmt, ap);
+	va_end(ap);
+}
+
+void ydec_error_key(struct ydec *d, const char *key, const struct ynode *at,
+		    const char *fmt, ...)
+{
+	size_t mark = ydec_push(d, key);
+	va_list ap;
+
+	va_start(ap, fmt);
+	ydec_verror(d, at, fmt, ap);
+	va_end(ap);
+	ydec_pop(d, mark);
 }
 
 void ydec_oom(struct ydec *d)
@@ -1068,13 +1087,9 @@ bool ydec_as_enum(struct ydec *d, const struct ynode *n,
 
 bool ydec_required(struct ydec *d, const struct ynode *map, const char *key)
 {
-	size_t mark;
-
 	if (ymap_find(map, key))
 		return true;
-	mark = ydec_push(d, key);
-	ydec_error(d, map, "required");
-	ydec_pop(d, mark);
+	ydec_error_key(d, key, map, "required");
 	return false;
 }
 
@@ -1133,14 +1148,11 @@ static const struct ynode *ydec_child(struct ydec *d, const struct ynode *map,
 				      const char *key, enum ynode_kind kind)
 {
 	const struct ynode *n = ymap_find(map, key);
-	size_t mark;
 
 	if (!n || n->kind == kind)
 		return n;
-	mark = ydec_push(d, key);
-	ydec_error(d, n, "expected %s, got %s",
-		   kind == YNODE_MAP ? "a mapping" : "a list", kind_name(n));
-	ydec_pop(d, mark);
+	ydec_error_key(d, key, n, "expected %s, got %s",
+		       kind == YNODE_MAP ? "a mapping" : "a list", kind_name(n));
 	return NULL;
 }
 
@@ -1160,14 +1172,72 @@ const struct ynode *ydec_seq_max(struct ydec *d, const struct ynode *map,
 				 const char *key, size_t max)
 {
 	const struct ynode *seq = ydec_seq(d, map, key);
-	size_t mark;
 
 	if (!seq || seq->n <= max)
 		return seq;
-	mark = ydec_push(d, key);
-	ydec_error(d, seq, "too many entries (%zu, at most %zu)", seq->n, max);
-	ydec_pop(d, mark);
+	ydec_error_key(d, key, seq, "too many entries (%zu, at most %zu)",
+		       seq->n, max);
 	return NULL;
+}
+
+const struct ynode *ydec_enter_map(struct ydec *d, const struct ynode *map,
+				   const char *key, size_t *mark)
+{
+	const struct ynode *m = ydec_map(d, map, key);
+
+	if (m)
+		*mark = ydec_push(d, key);
+	return m;
+}
+
+void *ydec_obj(struct ydec *d, const struct ynode *map, const char *key,
+	       size_t size, ydec_read_fn fn, void *ctx)
+{
+	const struct ynode *m = ydec_map(d, map, key);
+	void *obj;
+	size_t mark;
+
+	if (!m || !(obj = ydec_alloc(d, size)))
+		return NULL;
+	mark = ydec_push(d, key);
+	if (!fn(d, m, obj, ctx))
+		obj = NULL;
+	ydec_pop(d, mark);
+	return obj;
+}
+
+const struct ynode *ydec_maps(struct ydec *d, const struct ynode *seq,
+			      const char *key, size_t size, void **arr,
+			      size_t *n, ydec_read_fn fn, void *ctx)
+{
+	size_t mark;
+
+	if (!seq)
+		return NULL;
+	if (size) {
+		*arr = ydec_array(d, seq->n, size);
+		if (!*arr)
+			return NULL;
+		*n = 0;
+	}
+	mark = ydec_push(d, key);
+	for (size_t i = 0; i < seq->n; i++) {
+		const struct ynode *it = seq->items[i];
+		char *elem = size ? (char *)*arr + *n * size : NULL;
+		size_t m = ydec_push_index(d, i);
+
+		if (it->kind != YNODE_MAP) {
+			ydec_error(d, it, "expected a mapping");
+		} else if (fn(d, it, elem, ctx)) {
+			if (elem)
+				(*n)++;
+		} else if (elem) {
+			memset(elem, 0, size);
+		}
+		ydec_pop(d, m);
+	}
+	ydec_pop(d, mark);
+	return seq;
 }
 
 bool ydec_strv(struct ydec *d, const struct ynode *map, const char *key,

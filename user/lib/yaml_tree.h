@@ -167,6 +167,9 @@ void ydec_pop(struct ydec *d, size_t mark);
 /* Report at node's line (fallback: line) with the current path. */
 void ydec_error(struct ydec *d, const struct ynode *at, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The same with ".key" appended to the path for this report only. */
+void ydec_error_key(struct ydec *d, const char *key, const struct ynode *at,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Note an allocation failure (counted as an error, reported once). */
 void ydec_oom(struct ydec *d);
 /* Allocations through the arena that note ENOMEM in the diag. */
@@ -218,6 +221,44 @@ const struct ynode *ydec_seq(struct ydec *d, const struct ynode *map,
  * lists checked pairwise, so their cost stays bounded). */
 const struct ynode *ydec_seq_max(struct ydec *d, const struct ynode *map,
 				 const char *key, size_t max);
+/* ydec_map() with ".key" pushed when found; pop with ydec_pop(d, *mark). */
+const struct ynode *ydec_enter_map(struct ydec *d, const struct ynode *map,
+				   const char *key, size_t *mark);
+/*
+ * Reads the mapping m into elem, a zeroed object, with m's place on the
+ * path; ctx is the caller's.  Returns false to drop the object.
+ */
+typedef bool (*ydec_read_fn)(struct ydec *d, const struct ynode *m,
+			     void *elem, void *ctx);
+/*
+ * An optional sub-object: fn reads the mapping under key into a new arena
+ * object of size bytes, which is returned; NULL when the field is absent,
+ * not a mapping (reported), out of memory or dropped.
+ */
+void *ydec_obj(struct ydec *d, const struct ynode *map, const char *key,
+	       size_t size, ydec_read_fn fn, void *ctx);
+/*
+ * A list of mappings: fn reads item i of seq, the list under key, with
+ * "key[i]" on the path (seq NULL: nothing to do).  Items that are not
+ * mappings are reported ("expected a mapping") and skipped.  With size,
+ * *arr is first set to an arena array of seq->n elements, *n counts the
+ * items kept and a dropped item's slot is cleared and reused; both stay
+ * current while fn runs, so fn can check an item against the earlier ones
+ * (through ctx).  Without size, fn gets elem NULL and arr and n are
+ * unused.  Returns seq, or NULL when seq was NULL or out of memory.
+ */
+const struct ynode *ydec_maps(struct ydec *d, const struct ynode *seq,
+			      const char *key, size_t size, void **arr,
+			      size_t *n, ydec_read_fn fn, void *ctx);
+/* ydec_maps() into the array arr counted by n (both lvalues); YDEC_LIST
+ * finds the list with ydec_seq() first.  YDEC_OBJ sets the pointer obj. */
+#define YDEC_MAPS(d, seq, key, arr, n, fn, ctx)                             \
+	ydec_maps((d), (seq), (key), sizeof(*(arr)), (void **)&(arr), &(n), \
+		  (fn), (ctx))
+#define YDEC_LIST(d, map, key, arr, n, fn, ctx) \
+	YDEC_MAPS((d), ydec_seq((d), (map), (key)), (key), arr, n, fn, ctx)
+#define YDEC_OBJ(d, map, key, obj, fn, ctx) \
+	((obj) = ydec_obj((d), (map), (key), sizeof(*(obj)), (fn), (ctx)))
 /* List of scalars as strings; empty strings rejected when !allow_empty. */
 bool ydec_strv(struct ydec *d, const struct ynode *map, const char *key,
 	       bool allow_empty, struct ystrv *out);
