@@ -9,10 +9,12 @@
 #      "sleep" client), all on 10.201.0.0/16, plus one child cgroup;
 #   3. writes the mesh config: Kubernetes Services with clusterIPs and
 #      EndpointSlices (productpage, reviews), a Service selecting a Pod
-#      (ratings), and an Istio ServiceEntry with a WorkloadEntry (details,
-#      as if it ran on a VM);
-#   4. starts weftd on the cgroup and sends real traffic with curl through
-#      the VIPs from the client, which runs inside the cgroup;
+#      (ratings), an Istio ServiceEntry with a WorkloadEntry (details, as if
+#      it ran on a VM), and Istio's tcp-echo with a VirtualService that
+#      splits its connections 80/20 between DestinationRule subsets;
+#   4. starts weftd on the cgroup and sends real traffic with curl and
+#      socat through the VIPs from the client, which runs inside the
+#      cgroup; shifts tcp-echo's traffic live by editing the VirtualService;
 #   5. prints `weft service list`, `weft stats` and a few metrics;
 #   6. removes everything (also on error or Ctrl-C): processes, pins and
 #      links, namespaces, cgroup.
@@ -58,18 +60,22 @@ hosts=(
 	"reviews-v2     10.201.3.2"
 	"reviews-v3     10.201.3.3"
 	"ratings-v1     10.201.4.1"
+	"tcp-echo-v1    10.201.5.1"
+	"tcp-echo-v2    10.201.5.2"
 )
 for h in "${hosts[@]}"; do
 	read -r name ip <<<"$h"
 	sb_host "$name" "$ip"
+	port=9080
+	case $name in tcp-echo-*) port=9000 ;; esac
 	if [ "$name" != sleep ]; then
 		sb_spawn "$SB_RUN_DIR/$name.log" - "$(sb_name "$name")" \
-			"$TESTSRV" --name "$name" --tcp "$ip:9080"
+			"$TESTSRV" --name "$name" --tcp "$ip:$port"
 		sb_wait_for "$SB_RUN_DIR/$name.log" ": ready" 5 ||
 			{ cat "$SB_RUN_DIR/$name.log"; exit 1; }
 	fi
 	printf '  %-15s %-11s %s\n' "$name" "$ip" \
-		"$([ "$name" = sleep ] && echo 'client, in the mesh cgroup' || echo 'testsrv :9080')"
+		"$([ "$name" = sleep ] && echo 'client, in the mesh cgroup' || echo "testsrv :$port")"
 done
 CLIENT_NS=$(sb_name sleep)
 
@@ -195,10 +201,79 @@ spec:
     version: v1
   serviceAccount: bookinfo-details
 EOF
-printf '  %-17s %-16s %s\n' productpage.yaml "10.96.0.10:9080" "Service + EndpointSlice (1 pod)" \
+# tcp-echo: Istio's TCP sample, v1 and v2 Pods behind one Service, split
+# by a VirtualService tcp route over DestinationRule subsets.
+tcp_echo_pod() { # name version ip
+	cat <<EOF
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+  namespace: bookinfo
+  labels: {app: tcp-echo, version: $2}
+spec:
+  containers:
+  - name: tcp-echo
+    image: docker.io/istio/tcp-echo-server:1.3
+    ports: [{containerPort: 9000}]
+status:
+  phase: Running
+  conditions: [{type: Ready, status: "True"}]
+  podIP: $3
+EOF
+}
+tcp_echo_route() { # weight-v1 weight-v2
+	cat <<EOF
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: tcp-echo
+  namespace: bookinfo
+spec:
+  hosts: [tcp-echo]
+  tcp:
+  - match: [{port: 9000}]
+    route:
+    - destination: {host: tcp-echo, port: {number: 9000}, subset: v1}
+      weight: $1
+    - destination: {host: tcp-echo, port: {number: 9000}, subset: v2}
+      weight: $2
+EOF
+}
+{
+	cat <<'EOF'
+apiVersion: v1
+kind: Service
+metadata:
+  name: tcp-echo
+  namespace: bookinfo
+spec:
+  clusterIP: 10.96.0.14
+  selector: {app: tcp-echo}
+  ports: [{name: tcp, port: 9000, targetPort: 9000}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: tcp-echo
+  namespace: bookinfo
+spec:
+  host: tcp-echo
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+EOF
+	tcp_echo_pod tcp-echo-v1-6d7c6f9b4-8kq2x v1 10.201.5.1
+	tcp_echo_pod tcp-echo-v2-5f8c7b6d9-2xm4p v2 10.201.5.2
+} >"$CONF/tcp-echo.yaml"
+tcp_echo_route 80 20 >"$CONF/tcp-echo-route.yaml"
+printf '  %-19s %-16s %s\n' productpage.yaml "10.96.0.10:9080" "Service + EndpointSlice (1 pod)" \
 	reviews.yaml "10.96.0.11:9080" "Service + EndpointSlice (v1, v2, v3)" \
 	ratings.yaml "10.96.0.12:9080" "Service + Pod" \
-	details.yaml "10.96.0.13:9080" "ServiceEntry + WorkloadEntry (VM)"
+	details.yaml "10.96.0.13:9080" "ServiceEntry + WorkloadEntry (VM)" \
+	tcp-echo.yaml "10.96.0.14:9000" "Service + Pods v1, v2 + DestinationRule subsets" \
+	tcp-echo-route.yaml "" "VirtualService: tcp route v1 80%, v2 20%"
 "$WEFTD" --check -d "$CONF" || { echo "demo: weftd rejected the config" >&2; exit 1; }
 
 bold "weftd (cgroup ${CG#"$SB_CGROUP2"/}, pins $PINS)"
@@ -234,6 +309,37 @@ for k in "${!seen[@]}"; do
 	printf '    %-16s %d\n' "$k" "${seen[$k]}"
 done | sort
 
+# n connections to tcp-echo through its VIP: how many each version took.
+echo_split() {
+	local n=$1 v1=0 v2=0 other=0 answer
+	for _ in $(seq "$n"); do
+		answer=$(echo hello | sb_exec "$CG" "$CLIENT_NS" socat -T2 - \
+			TCP:10.96.0.14:9000,connect-timeout=2 2>&1 || true)
+		case $answer in
+		tcp-echo-v1) v1=$((v1 + 1)) ;;
+		tcp-echo-v2) v2=$((v2 + 1)) ;;
+		*) other=$((other + 1)) ;;
+		esac
+	done
+	printf '  %d connections: v1 %d, v2 %d%s\n' "$n" "$v1" "$v2" \
+		"$([ "$other" = 0 ] || echo ", failed $other")"
+}
+generation() {
+	"$WEFT" -j -p "$PINS" status | sed -n 's/.*"generation":\([0-9]*\).*/\1/p'
+}
+bold "tcp-echo (10.96.0.14:9000): VirtualService tcp route, v1 80% / v2 20%"
+echo_split 50
+bold "traffic shift: the VirtualService now says v1 0% / v2 100% (file rewritten)"
+gen=$(generation)
+tcp_echo_route 0 100 >"$CONF/tcp-echo-route.yaml.new"
+mv "$CONF/tcp-echo-route.yaml.new" "$CONF/tcp-echo-route.yaml"
+for _ in $(seq 50); do # inotify, then the apply: well under a second
+	[ "$(generation)" != "$gen" ] && break
+	sleep 0.1
+done
+tail -n 2 "$SB_RUN_DIR/weftd.log" | sed 's/^/  | /'
+echo_split 20
+
 bold "the same VIP from outside the cgroup: not translated (no route)"
 printf '  GET http://10.96.0.11:9080/ -> %s\n' "$(get - http://10.96.0.11:9080/)"
 bold "a backend addressed directly: untouched"
@@ -256,8 +362,8 @@ bold "clean-up"
 kill -TERM "$WEFTD_PID"
 wait "$WEFTD_PID" || true
 echo "  weftd stopped; the datapath stays pinned and attached:"
-for d in links maps; do
-	printf '    %s/%s/: %s\n' "$PINS" "$d" "$(cd "$PINS/$d" && echo *)"
+for d in "$PINS"/*/; do
+	printf '    %s: %s\n' "$d" "$(cd "$d" && echo *)"
 done
 "$WEFTD" --uninstall --pin-dir "$PINS"
 echo "  weftd --uninstall: pins and links removed"
