@@ -13,6 +13,7 @@ static const struct cli_cmd objects[] = {
 	{ "stats", NULL },
 	{ "status", NULL },
 	{ "uninstall", NULL },
+	{ "policy", NULL },
 	{ "help", NULL },
 	{ "version", NULL },
 	{ NULL, NULL },
@@ -27,7 +28,8 @@ WEFT_TEST(cli_dispatch_prefixes)
 	ASSERT_EQ(cli_lookup(objects, "stats"), 3, "stats exact");
 	ASSERT_EQ(cli_lookup(objects, "statu"), 4, "statu");
 	ASSERT_EQ(cli_lookup(objects, "u"), 5, "u");
-	ASSERT_EQ(cli_lookup(objects, "v"), 7, "v");
+	ASSERT_EQ(cli_lookup(objects, "p"), 6, "p");
+	ASSERT_EQ(cli_lookup(objects, "v"), 8, "v");
 }
 
 WEFT_TEST(cli_dispatch_ambiguous)

@@ -2,12 +2,14 @@
 /*
  * weft: inspect and remove the datapath a weftd pinned.
  *
- *   weft [-j|--json] [-p|--pin-dir DIR] [-c|--node-config FILE] [-h]
- *        OBJECT COMMAND [ARGS]
+ *   weft [-j|--json] [-p|--pin-dir DIR] [-c|--node-config FILE]
+ *        [-d|--config-dir DIR] [-h] OBJECT COMMAND [ARGS]
  *
  * The pin directory is -p, else pinDir of the -c node config, else
- * NODE_DEFAULT_PIN_DIR.  Objects and commands may be abbreviated to any
- * unambiguous prefix.  Exit status: 0 success, 1 error, 2 usage error.
+ * NODE_DEFAULT_PIN_DIR; the mesh config directory (policy explain) is -d,
+ * else configDir of the -c node config, else NODE_DEFAULT_CONFIG_DIR.
+ * Objects and commands may be abbreviated to any unambiguous prefix.
+ * Exit status: 0 success, 1 error, 2 usage error.
  */
 #include "main.h"
 
@@ -36,15 +38,20 @@ static const char usage_text[] =
 	"                 counters, summed over CPUs\n"
 	"  status         the agent's last apply: generation, time, counts\n"
 	"  uninstall      remove every weft pin: detach programs, drop maps\n"
+	"  policy explain --from SRC --to DST --port N [--proto tcp|udp]\n"
+	"                 decide one connection with the AuthorizationPolicies\n"
+	"                 of the mesh config (offline, no datapath needed)\n"
 	"  help           this text\n"
 	"  version        weft and ABI versions\n"
 	"\n"
 	"OPTIONS := { -j|--json | -p|--pin-dir DIR | -c|--node-config FILE |\n"
-	"             -h|--help }\n"
+	"             -d|--config-dir DIR | -h|--help }\n"
 	"\n"
 	"Objects and commands may be abbreviated to any unambiguous prefix\n"
 	"(`weft se l`).  The pin directory is -p, else pinDir from the -c node\n"
-	"config, else " NODE_DEFAULT_PIN_DIR ".\n";
+	"config, else " NODE_DEFAULT_PIN_DIR ".  The mesh config directory is\n"
+	"-d, else configDir from the -c node config, else\n"
+	NODE_DEFAULT_CONFIG_DIR ".\n";
 
 int cli_error(struct cli_ctx *ctx, int code, const char *fmt, ...)
 {
@@ -337,6 +344,7 @@ static const struct cli_cmd objects[] = {
 	{ "stats", do_stats },
 	{ "status", do_status },
 	{ "uninstall", do_uninstall },
+	{ "policy", do_policy },
 	{ "help", do_help },
 	{ "version", do_version },
 	{ NULL, NULL },
@@ -348,6 +356,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "pin-dir", required_argument, NULL, 'p' },
 		{ "node-config", required_argument, NULL, 'c' },
+		{ "config-dir", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -356,17 +365,27 @@ int main(int argc, char **argv)
 	struct cli_ctx ctx = {};
 	char bad[128] = "";
 	bool help = false;
-	int opt, err, ret;
+	int opt, err, ret, nwords = 0;
 
 	log_init("weft", LOG_LEVEL_WARN);
 	log_route_libbpf();
 	json_init(&ctx.jw, stdout);
 
-	/* Options may follow the object (`weft service list -j`); a bad one
-	 * is reported after the loop, once -j is known. */
+	/*
+	 * Options may follow the object (`weft service list -j`).  Words (the
+	 * object, the command, its arguments) are moved down to
+	 * argv[1..nwords] in order; after the object, a long option weft does
+	 * not know is the command's (`policy explain --from X`) and moves down
+	 * with them.  "-": getopt returns words in place, never permutes, so
+	 * every slot below optind has been read already.  A bad option is
+	 * reported after the loop, once -j is known.
+	 */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":jp:c:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "-:jp:c:d:h", options, NULL)) != -1) {
 		switch (opt) {
+		case 1:
+			argv[++nwords] = optarg;
+			break;
 		case 'j':
 			ctx.json = true;
 			break;
@@ -375,6 +394,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			node_file = optarg;
+			break;
+		case 'd':
+			ctx.config_dir = optarg;
 			break;
 		case 'h':
 			help = true;
@@ -385,6 +407,10 @@ int main(int argc, char **argv)
 					 argv[optind - 1]);
 			break;
 		default:
+			if (nwords && !optopt) {
+				argv[++nwords] = argv[optind - 1];
+				break;
+			}
 			if (!bad[0]) {
 				if (optopt)
 					snprintf(bad, sizeof(bad), "unknown option '-%c'",
@@ -400,8 +426,11 @@ int main(int argc, char **argv)
 		return cli_error(&ctx, CLI_EXIT_USAGE, "%s; try 'weft help'", bad);
 	if (help)
 		return do_help(&ctx, 0, NULL);
-	argc -= optind;
-	argv += optind;
+	while (optind < argc) /* after "--" */
+		argv[++nwords] = argv[optind++];
+	argc = nwords;
+	argv++;
+	ctx.node_file = node_file;
 	if (argc < 1) {
 		if (!ctx.json)
 			fputs(usage_text, stderr);

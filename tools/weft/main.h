@@ -34,6 +34,8 @@ enum cli_exit {
 struct cli_ctx {
 	bool json;
 	const char *pin_dir;
+	const char *node_file;  /* -c, or NULL */
+	const char *config_dir; /* -d, or NULL: configDir of -c, the default */
 	struct json_writer jw; /* stdout, for -j output */
 };
 
@@ -102,5 +104,6 @@ int do_backend(struct cli_ctx *ctx, int argc, char **argv);
 int do_stats(struct cli_ctx *ctx, int argc, char **argv);
 int do_status(struct cli_ctx *ctx, int argc, char **argv);
 int do_uninstall(struct cli_ctx *ctx, int argc, char **argv);
+int do_policy(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif /* WEFT_CLI_MAIN_H */
