@@ -53,10 +53,11 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx,
 	switch (lb_translate(ctx, &addr, &port, proto, connected, &choice)) {
 	case LB_TRANSLATED:
 		/* IPv4 VIPs only ever carry IPv4 backends (agent contract). */
+		if (connected &&
+		    !lb_sock_remember(ctx, &choice, &addr, port))
+			lb_revnat_record(ctx, &choice, &addr, port);
 		ctx->user_ip4 = addr.w[3];
 		ctx->user_port = port;
-		if (connected)
-			lb_sock_remember(ctx, &choice);
 		return SYS_PROCEED;
 	case LB_REFUSE:
 		return lb_refuse();
@@ -78,10 +79,11 @@ static __always_inline int sock6_forward(struct bpf_sock_addr *ctx,
 	ctx_load6(ctx, &addr);
 	switch (lb_translate(ctx, &addr, &port, proto, connected, &choice)) {
 	case LB_TRANSLATED:
+		if (connected &&
+		    !lb_sock_remember(ctx, &choice, &addr, port))
+			lb_revnat_record(ctx, &choice, &addr, port);
 		ctx_store6(ctx, &addr);
 		ctx->user_port = port;
-		if (connected)
-			lb_sock_remember(ctx, &choice);
 		return SYS_PROCEED;
 	case LB_REFUSE:
 		return lb_refuse();

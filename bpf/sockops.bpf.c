@@ -66,9 +66,9 @@ tcp_stats_get(const struct weft_tcp_stats_key *key)
  */
 static __always_inline int sockops_state_change(struct bpf_sock_ops *skops,
 						struct weft_sock_state *st,
-						const struct weft_tcp_stats_key *key,
 						__u32 old, __u32 new)
 {
+	struct weft_tcp_stats_key key = {};
 	struct weft_tcp_stats *stats;
 	__u64 sent, received;
 
@@ -91,7 +91,8 @@ static __always_inline int sockops_state_change(struct bpf_sock_ops *skops,
 		sent -= 1;
 	if ((st->flags & WEFT_SOCK_F_PEER_FIN) && received)
 		received -= 1;
-	stats = tcp_stats_get(key);
+	tcp_stats_key(skops, st, &key); /* only now: most calls stop above */
+	stats = tcp_stats_get(&key);
 	if (stats) {
 		stats->closed += 1;
 		stats->sent_bytes += sent;
@@ -121,9 +122,9 @@ int weft_sockops(struct bpf_sock_ops *skops)
 	st = bpf_sk_storage_get(&weft_sock_state, sk, 0, 0);
 	if (!st)
 		return 1; /* not a service connection */
-	tcp_stats_key(skops, st, &key);
 
 	if (skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB) {
+		tcp_stats_key(skops, st, &key);
 		stats = tcp_stats_get(&key);
 		if (stats)
 			stats->opened += 1;
@@ -133,6 +134,5 @@ int weft_sockops(struct bpf_sock_ops *skops)
 		return 1;
 	}
 	/* STATE_CB: args[0] old state, args[1] new state */
-	return sockops_state_change(skops, st, &key, skops->args[0],
-				    skops->args[1]);
+	return sockops_state_change(skops, st, skops->args[0], skops->args[1]);
 }

@@ -26,6 +26,8 @@ struct lb_choice {
 	__u32 service_id;
 	__u32 cluster_id;
 	__u32 backend_id;
+	union weft_addr vip;
+	__be16 vip_port;
 };
 
 static __always_inline void lb_addr_from_v4(union weft_addr *addr, __be32 ip)
@@ -185,14 +187,20 @@ lb_translate(struct bpf_sock_addr *ctx, union weft_addr *addr, __be16 *port,
 		return LB_REFUSE;
 	}
 
-	rkey.cookie = bpf_get_socket_cookie(ctx);
-	rkey.backend = backend->addr;
-	rkey.backend_port = backend->port;
-	rval.vip = *addr;
-	rval.vip_port = *port;
-	if (bpf_map_update_elem(&weft_sock_revnat, &rkey, &rval, BPF_ANY))
-		counter_inc(WEFT_CNT_REVNAT_UPDATE_FAIL);
+	/* connected sockets keep the VIP in their own storage */
+	if (!connected) {
+		rkey.cookie = bpf_get_socket_cookie(ctx);
+		rkey.backend = backend->addr;
+		rkey.backend_port = backend->port;
+		rval.vip = *addr;
+		rval.vip_port = *port;
+		if (bpf_map_update_elem(&weft_sock_revnat, &rkey, &rval,
+					BPF_ANY))
+			counter_inc(WEFT_CNT_REVNAT_UPDATE_FAIL);
+	}
 
+	choice->vip = *addr;
+	choice->vip_port = *port;
 	*addr = backend->addr;
 	*port = backend->port;
 	choice->service_id = svc->service_id;
@@ -218,29 +226,56 @@ static __always_inline void lb_active_add(__u32 backend_id, __s64 delta)
 
 /*
  * Remember, in the socket's own storage, what connect() chose: sockops and
- * sock_release find it there, and the backend counts one more active
- * connection until the socket is released.  A socket connected again (UDP
- * may) gives its previous backend's count back first.
+ * sock_release find it there, getpeername and recvmsg take the VIP from it,
+ * and the backend counts one more active connection until the socket is
+ * released.  A socket connected again (UDP may) gives its previous
+ * backend's count back first.  Returns false when no storage could be had
+ * (memory pressure): the caller then records the VIP in weft_sock_revnat.
  */
-static __always_inline void lb_sock_remember(struct bpf_sock_addr *ctx,
-					     const struct lb_choice *choice)
+static __always_inline bool lb_sock_remember(struct bpf_sock_addr *ctx,
+					     const struct lb_choice *choice,
+					     const union weft_addr *backend,
+					     __be16 backend_port)
 {
 	struct weft_sock_state *st;
 	struct bpf_sock *sk = ctx->sk;
 
 	if (!sk)
-		return;
+		return false;
 	st = bpf_sk_storage_get(&weft_sock_state, sk, 0,
 				BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)
-		return;
+		return false;
 	if (st->flags & WEFT_SOCK_F_ACTIVE)
 		lb_active_add(st->backend_id, -1);
 	st->service_id = choice->service_id;
 	st->cluster_id = choice->cluster_id;
 	st->backend_id = choice->backend_id;
 	st->flags = WEFT_SOCK_F_ACTIVE;
+	st->vip = choice->vip;
+	st->vip_port = choice->vip_port;
+	st->backend = *backend;
+	st->backend_port = backend_port;
 	lb_active_add(choice->backend_id, 1);
+	return true;
+}
+
+/* The fallback when a connected socket got no storage. */
+static __always_inline void lb_revnat_record(struct bpf_sock_addr *ctx,
+					     const struct lb_choice *choice,
+					     const union weft_addr *backend,
+					     __be16 backend_port)
+{
+	struct weft_revnat_key rkey = {};
+	struct weft_revnat_value rval = {};
+
+	rkey.cookie = bpf_get_socket_cookie(ctx);
+	rkey.backend = *backend;
+	rkey.backend_port = backend_port;
+	rval.vip = choice->vip;
+	rval.vip_port = choice->vip_port;
+	if (bpf_map_update_elem(&weft_sock_revnat, &rkey, &rval, BPF_ANY))
+		counter_inc(WEFT_CNT_REVNAT_UPDATE_FAIL);
 }
 
 /*
@@ -248,11 +283,24 @@ static __always_inline void lb_sock_remember(struct bpf_sock_addr *ctx,
  * a datagram (recvmsg) or the peer of a socket (getpeername).  Returns true
  * when addr and port were rewritten to the VIP.
  */
-static __always_inline bool lb_reverse(void *ctx, union weft_addr *addr,
-				       __be16 *port)
+static __always_inline bool lb_reverse(struct bpf_sock_addr *ctx,
+				       union weft_addr *addr, __be16 *port)
 {
 	struct weft_revnat_key rkey = {};
 	struct weft_revnat_value *rval;
+	struct weft_sock_state *st;
+	struct bpf_sock *sk = ctx->sk;
+
+	/* a connected socket: its own storage says which VIP it dialled */
+	st = sk ? bpf_sk_storage_get(&weft_sock_state, sk, 0, 0) : NULL;
+	if (st && st->backend_port == *port &&
+	    st->backend.w[0] == addr->w[0] && st->backend.w[1] == addr->w[1] &&
+	    st->backend.w[2] == addr->w[2] && st->backend.w[3] == addr->w[3]) {
+		*addr = st->vip;
+		*port = st->vip_port;
+		counter_inc(WEFT_CNT_REVNAT_HIT);
+		return true;
+	}
 
 	rkey.cookie = bpf_get_socket_cookie(ctx);
 	rkey.backend = *addr;

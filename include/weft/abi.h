@@ -117,10 +117,11 @@ struct weft_backend {
 };
 
 /*
- * weft_sock_revnat: LRU hash.  One entry per socket that was translated,
- * so recvmsg and getpeername can show the application the VIP it used.
- * Keyed by socket cookie plus the backend, because a UDP socket that is
- * not connected may talk to several services at once.
+ * weft_sock_revnat: LRU hash, for unconnected UDP only (connected sockets
+ * keep their VIP in weft_sock_state): one entry per (socket, backend) a
+ * datagram was sent to, so recvmsg can show the application the VIP it
+ * used.  Keyed by socket cookie plus the backend, because a UDP socket that
+ * is not connected may talk to several services at once.
  */
 struct weft_revnat_key {
 	__u64 cookie;
@@ -145,13 +146,20 @@ struct weft_service_stats {
 /*
  * weft_sock_state: socket-local storage of a socket translated at
  * connect().  It ties the socket's later events (established, close,
- * release) to its service and backend without any tuple lookup.
+ * release) to its service and backend without any tuple lookup, and holds
+ * the VIP that getpeername() and recvmsg() show, so connected sockets
+ * never touch the shared weft_sock_revnat map (freed with the socket).
  */
 struct weft_sock_state {
 	__u32 service_id;
 	__u32 cluster_id;
 	__u32 backend_id;
 	__u32 flags; /* enum weft_sock_flags */
+	union weft_addr vip;
+	union weft_addr backend;
+	__be16 vip_port;
+	__be16 backend_port;
+	__u32 pad;
 };
 
 enum weft_sock_flags {
