@@ -28,29 +28,8 @@ struct env {
 /* Client and three backends; false when the test cannot go on. */
 static bool env_up(struct env *e)
 {
-	static const char *const ip4[NWEB] = { "10.201.1.1", "10.201.1.2", "10.201.1.3" };
-	int err;
-
 	memset(e, 0, sizeof(*e));
-	err = sb_init();
-	if (err == -EPERM) {
-		test_skip("needs root");
-		return false;
-	}
-	if (!ASSERT_OK(err, "sb_init") ||
-	    !ASSERT_OK(sb_host_add(&e->client, "client", "10.201.0.2", NULL),
-		       "client host"))
-		return false;
-	for (int i = 0; i < NWEB; i++) {
-		char what[16];
-
-		snprintf(what, sizeof(what), "web-%d", i + 1);
-		if (!ASSERT_OK(sb_host_add(&e->web[i], what, ip4[i], NULL), what) ||
-		    !ASSERT_OK(sb_testsrv_start(&e->srv[i], &e->web[i], what, 8080, 0),
-			       "testsrv"))
-			return false;
-	}
-	return true;
+	return sb_web_up(&e->client, e->web, e->srv, NWEB, false, 8080, 0);
 }
 
 /*

@@ -43,37 +43,10 @@ struct lb_env {
  */
 static bool lb_up(struct lb_env *e, const char *const configs[])
 {
-	static const char *const ip4[NWEB] = { "10.201.1.1", "10.201.1.2", "10.201.1.3" };
-	static const char *const ip6[NWEB] = { "fd00:201::1:1", "fd00:201::1:2",
-					       "fd00:201::1:3" };
-	int err;
-
 	memset(e, 0, sizeof(*e));
-	err = sb_init();
-	if (err == -EPERM) {
-		test_skip("needs root");
-		return false;
-	}
-	if (!ASSERT_OK(err, "sb_init") ||
-	    !ASSERT_OK(sb_host_add(&e->client, "client", "10.201.0.2", "fd00:201::2"),
-		       "client host"))
-		return false;
-	for (int i = 0; i < NWEB; i++) {
-		char what[16];
-
-		snprintf(what, sizeof(what), "web-%d", i + 1);
-		if (!ASSERT_OK(sb_host_add(&e->web[i], what, ip4[i], ip6[i]), what) ||
-		    !ASSERT_OK(sb_testsrv_start(&e->srv[i], &e->web[i], what,
-						WEB_TCP, WEB_UDP), "testsrv"))
-			return false;
-	}
-	if (!ASSERT_OK(sb_agent_init(&e->agent, "node", e->client.netns, 15020),
-		       "agent init"))
-		return false;
-	for (const char *const *c = configs; *c; c++)
-		if (!ASSERT_OK(sb_agent_config(&e->agent, *c, NULL), *c))
-			return false;
-	if (!ASSERT_OK(sb_agent_start(&e->agent, NULL), "weftd start"))
+	if (!sb_web_up(&e->client, e->web, e->srv, NWEB, true, WEB_TCP,
+		       WEB_UDP) ||
+	    !sb_agent_up(&e->agent, e->client.netns, configs))
 		return false;
 	e->in_cg = (struct sb_place){ e->agent.cgroup, e->client.netns };
 	e->out_cg = (struct sb_place){ NULL, e->client.netns };

@@ -39,34 +39,9 @@ struct policy_env {
 static bool policy_up(struct policy_env *e, int nweb,
 		      const char *const configs[])
 {
-	int err;
-
 	memset(e, 0, sizeof(*e));
-	err = sb_init();
-	if (err == -EPERM) {
-		test_skip("needs root");
-		return false;
-	}
-	if (!ASSERT_OK(err, "sb_init") ||
-	    !ASSERT_OK(sb_host_add(&e->client, "client", "10.201.0.2", NULL), "client"))
-		return false;
-	for (int i = 0; i < nweb; i++) {
-		char what[16], ip[16];
-
-		snprintf(what, sizeof(what), "web-%d", i + 1);
-		snprintf(ip, sizeof(ip), "10.201.1.%d", i + 1);
-		if (!ASSERT_OK(sb_host_add(&e->web[i], what, ip, NULL), what) ||
-		    !ASSERT_OK(sb_testsrv_start(&e->srv[i], &e->web[i], what, 8080, 0),
-			       "testsrv"))
-			return false;
-	}
-	if (!ASSERT_OK(sb_agent_init(&e->agent, "node", e->client.netns, 15020),
-		       "agent init"))
-		return false;
-	for (const char *const *c = configs; *c; c++)
-		if (!ASSERT_OK(sb_agent_config(&e->agent, *c, NULL), *c))
-			return false;
-	if (!ASSERT_OK(sb_agent_start(&e->agent, NULL), "weftd start"))
+	if (!sb_web_up(&e->client, e->web, e->srv, nweb, false, 8080, 0) ||
+	    !sb_agent_up(&e->agent, e->client.netns, configs))
 		return false;
 	e->in_cg = (struct sb_place){ e->agent.cgroup, e->client.netns };
 	return true;

@@ -424,26 +424,11 @@ WEFT_E2E_TEST(e2e_metrics_slow_client_does_not_block_agent)
 	struct sb_proc srv[3], slow;
 	struct sb_agent a;
 	bool applied = false, slow_done = false;
-	int err, health = -1;
+	int health = -1;
 	long t0;
 
-	err = sb_init();
-	if (err == -EPERM) {
-		test_skip("needs root");
-		return;
-	}
-	if (!ASSERT_OK(err, "sb_init") ||
-	    !ASSERT_OK(sb_host_add(&client, "client", "10.201.0.2", NULL), "client"))
+	if (!sb_web_up(&client, web, srv, 3, false, 8080, 0))
 		goto out;
-	for (int i = 0; i < 3; i++) {
-		char what[16], ip[16];
-
-		snprintf(what, sizeof(what), "web-%d", i + 1);
-		snprintf(ip, sizeof(ip), "10.201.1.%d", i + 1);
-		if (!ASSERT_OK(sb_host_add(&web[i], what, ip, NULL), what) ||
-		    !ASSERT_OK(sb_testsrv_start(&srv[i], &web[i], what, 8080, 0), what))
-			goto out;
-	}
 	if (!ASSERT_OK(sb_agent_init(&a, "node", client.netns, 15020), "agent") ||
 	    !ASSERT_OK(sb_agent_config(&a, "web.yaml", NULL), "config") ||
 	    !ASSERT_OK(sb_agent_start(&a, NULL), "weftd") ||

@@ -66,29 +66,10 @@ static int write_backends(const struct sb_agent *a, unsigned int mask,
 /* Client, web-1..nweb, weftd serving the backends in mask. */
 static bool reload_up(struct reload_env *e, int nweb, unsigned int mask)
 {
-	int err;
-
 	memset(e, 0, sizeof(*e));
 	e->nweb = nweb;
-	err = sb_init();
-	if (err == -EPERM) {
-		test_skip("needs root");
-		return false;
-	}
-	if (!ASSERT_OK(err, "sb_init") ||
-	    !ASSERT_OK(sb_host_add(&e->client, "client", "10.201.0.2", NULL), "client"))
-		return false;
-	for (int i = 0; i < nweb; i++) {
-		char what[16], ip[16];
-
-		snprintf(what, sizeof(what), "web-%d", i + 1);
-		snprintf(ip, sizeof(ip), "10.201.1.%d", i + 1);
-		if (!ASSERT_OK(sb_host_add(&e->web[i], what, ip, NULL), what) ||
-		    !ASSERT_OK(sb_testsrv_start(&e->srv[i], &e->web[i], what, 8080, 0),
-			       "testsrv"))
-			return false;
-	}
-	if (!ASSERT_OK(sb_agent_init(&e->agent, "node", e->client.netns, 15020),
+	if (!sb_web_up(&e->client, e->web, e->srv, nweb, false, 8080, 0) ||
+	    !ASSERT_OK(sb_agent_init(&e->agent, "node", e->client.netns, 15020),
 		       "agent init") ||
 	    !ASSERT_OK(sb_agent_config(&e->agent, "reload-svc.yaml", NULL), "config") ||
 	    !ASSERT_OK(write_backends(&e->agent, mask, NULL), "backends") ||
@@ -479,26 +460,10 @@ WEFT_E2E_TEST(e2e_reload_traffic_shift)
 	struct reload_env e;
 	long t_write, t_applied;
 	long long gen;
-	int err;
 
 	memset(&e, 0, sizeof(e));
-	err = sb_init();
-	if (err == -EPERM) {
-		test_skip("needs root");
-		return;
-	}
-	if (!ASSERT_OK(err, "sb_init") ||
-	    !ASSERT_OK(sb_host_add(&e.client, "client", "10.201.0.2", NULL), "client"))
+	if (!sb_web_up(&e.client, e.web, e.srv, 3, false, 8080, 0))
 		goto out;
-	for (int i = 0; i < 3; i++) {
-		char what[16], ip[16];
-
-		snprintf(what, sizeof(what), "web-%d", i + 1);
-		snprintf(ip, sizeof(ip), "10.201.1.%d", i + 1);
-		if (!ASSERT_OK(sb_host_add(&e.web[i], what, ip, NULL), what) ||
-		    !ASSERT_OK(sb_testsrv_start(&e.srv[i], &e.web[i], what, 8080, 0), what))
-			goto out;
-	}
 	if (!ASSERT_OK(sb_agent_init(&e.agent, "node", e.client.netns, 15020), "agent") ||
 	    !ASSERT_OK(sb_agent_config(&e.agent, "split.yaml", NULL), "split.yaml") ||
 	    !ASSERT_OK(sb_agent_config(&e.agent, "canary.yaml", NULL), "canary.yaml") ||
@@ -616,26 +581,10 @@ WEFT_E2E_TEST(e2e_reload_configmap_swap)
 	long long gen;
 	long t_applied = 0;
 	size_t late = 0;
-	int err;
 
 	memset(&e, 0, sizeof(e));
-	err = sb_init();
-	if (err == -EPERM) {
-		test_skip("needs root");
-		return;
-	}
-	if (!ASSERT_OK(err, "sb_init") ||
-	    !ASSERT_OK(sb_host_add(&e.client, "client", "10.201.0.2", NULL), "client"))
+	if (!sb_web_up(&e.client, e.web, e.srv, 3, false, 8080, 0))
 		goto out;
-	for (int i = 0; i < 3; i++) {
-		char what[16], ip[16];
-
-		snprintf(what, sizeof(what), "web-%d", i + 1);
-		snprintf(ip, sizeof(ip), "10.201.1.%d", i + 1);
-		if (!ASSERT_OK(sb_host_add(&e.web[i], what, ip, NULL), what) ||
-		    !ASSERT_OK(sb_testsrv_start(&e.srv[i], &e.web[i], what, 8080, 0), what))
-			goto out;
-	}
 	if (!ASSERT_OK(sb_agent_init(&e.agent, "node", e.client.netns, 15020), "agent") ||
 	    !ASSERT_OK(configmap_version(&e.agent, 1, 0x7), "ConfigMap, first version") ||
 	    !ASSERT_OK(sb_agent_start(&e.agent, NULL), "weftd"))

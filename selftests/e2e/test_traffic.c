@@ -33,34 +33,9 @@ struct traffic_env {
 /* Client, web-1..3 (testsrv on 8080), weftd on the given data files. */
 static bool traffic_up(struct traffic_env *e, const char *const configs[])
 {
-	static const char *const ip4[NWEB] = { "10.201.1.1", "10.201.1.2", "10.201.1.3" };
-	int err;
-
 	memset(e, 0, sizeof(*e));
-	err = sb_init();
-	if (err == -EPERM) {
-		test_skip("needs root");
-		return false;
-	}
-	if (!ASSERT_OK(err, "sb_init") ||
-	    !ASSERT_OK(sb_host_add(&e->client, "client", "10.201.0.2", NULL), "client"))
-		return false;
-	for (int i = 0; i < NWEB; i++) {
-		char what[16];
-
-		snprintf(what, sizeof(what), "web-%d", i + 1);
-		if (!ASSERT_OK(sb_host_add(&e->web[i], what, ip4[i], NULL), what) ||
-		    !ASSERT_OK(sb_testsrv_start(&e->srv[i], &e->web[i], what, 8080, 0),
-			       "testsrv"))
-			return false;
-	}
-	if (!ASSERT_OK(sb_agent_init(&e->agent, "node", e->client.netns, 15020),
-		       "agent init"))
-		return false;
-	for (const char *const *c = configs; *c; c++)
-		if (!ASSERT_OK(sb_agent_config(&e->agent, *c, NULL), *c))
-			return false;
-	if (!ASSERT_OK(sb_agent_start(&e->agent, NULL), "weftd start"))
+	if (!sb_web_up(&e->client, e->web, e->srv, NWEB, false, 8080, 0) ||
+	    !sb_agent_up(&e->agent, e->client.netns, configs))
 		return false;
 	e->in_cg = (struct sb_place){ e->agent.cgroup, e->client.netns };
 	return true;

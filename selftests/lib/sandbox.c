@@ -711,8 +711,13 @@ void sb_result_free(struct sb_result *r)
 	r->out = r->err = NULL;
 }
 
-int sb_spawn(struct sb_proc *p, const struct sb_place *at, const char *what,
-	     const char *const argv[])
+/*
+ * Fork a process into `at` with stdin from /dev/null and stdout/stderr into
+ * <run dir>/<what>.log, in a process group of its own registered for
+ * clean-up; the child runs child(arg) and exits with its result.
+ */
+static int spawn_child(struct sb_proc *p, const struct sb_place *at,
+		       const char *what, int (*child)(void *arg), void *arg)
 {
 	struct sb_undo *u;
 	int fd, nul;
@@ -732,7 +737,6 @@ int sb_spawn(struct sb_proc *p, const struct sb_place *at, const char *what,
 			close(nul);
 		return err;
 	}
-	log_cmd(argv, at);
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
@@ -741,13 +745,15 @@ int sb_spawn(struct sb_proc *p, const struct sb_place *at, const char *what,
 		return -errno;
 	}
 	if (pid == 0) {
+		int rc;
+
 		dup2(nul, 0);
 		dup2(fd, 1);
 		dup2(fd, 2);
 		child_place(at);
-		execvp(argv[0], (char *const *)argv);
-		dprintf(2, "sandbox: exec %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
+		rc = child(arg);
+		fflush(NULL);
+		_exit(rc);
 	}
 	setpgid(pid, pid);
 	close(fd);
@@ -762,6 +768,23 @@ int sb_spawn(struct sb_proc *p, const struct sb_place *at, const char *what,
 	u->pid = pid;
 	snprintf(u->what, sizeof(u->what), "%s", what);
 	return 0;
+}
+
+/* spawn_child() body for sb_spawn: exec argv; 127 when it cannot. */
+static int exec_argv(void *arg)
+{
+	char *const *argv = arg;
+
+	execvp(argv[0], argv);
+	dprintf(2, "sandbox: exec %s: %s\n", argv[0], strerror(errno));
+	return 127;
+}
+
+int sb_spawn(struct sb_proc *p, const struct sb_place *at, const char *what,
+	     const char *const argv[])
+{
+	log_cmd(argv, at);
+	return spawn_child(p, at, what, exec_argv, (void *)argv);
 }
 
 static void proc_reaped(struct sb_proc *p, int status)
@@ -1261,57 +1284,9 @@ int sb_json_count(const char *obj, const char *key)
 int sb_spawn_fn(struct sb_proc *p, const struct sb_place *at, const char *what,
 		int (*fn)(void *arg), void *arg)
 {
-	struct sb_undo *u;
-	int fd, nul;
-	pid_t pid;
-
-	memset(p, 0, sizeof(*p));
-	snprintf(p->what, sizeof(p->what), "%s", what);
-	snprintf(p->log, sizeof(p->log), "%s/%s.log", run_dir, what);
-	fd = open(p->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || nul < 0) {
-		int err = -errno;
-
-		if (fd >= 0)
-			close(fd);
-		if (nul >= 0)
-			close(nul);
-		return err;
-	}
 	test_log("  $ [fn %s]%s%s\n", what, at && at->netns ? " ns " : "",
 		 at && at->netns ? at->netns : "");
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		close(fd);
-		close(nul);
-		return -errno;
-	}
-	if (pid == 0) {
-		int rc;
-
-		dup2(nul, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		child_place(at);
-		rc = fn(arg);
-		fflush(NULL);
-		_exit(rc);
-	}
-	setpgid(pid, pid);
-	close(fd);
-	close(nul);
-	p->pid = pid;
-	u = undo_push(SB_PROC, p->log);
-	if (!u) {
-		group_stop(pid, SIGKILL, 1000);
-		p->pid = 0;
-		return -ENOSPC;
-	}
-	u->pid = pid;
-	snprintf(u->what, sizeof(u->what), "%s", what);
-	return 0;
+	return spawn_child(p, at, what, fn, arg);
 }
 
 int sb_proc_wait_exit(struct sb_proc *p, int timeout_ms)
@@ -1712,4 +1687,45 @@ int sb_prom_count(const char *text, const char *name,
 
 	prom_scan(text ? text : "", name, labels, &count);
 	return count;
+}
+
+bool sb_web_up(struct sb_host *client, struct sb_host web[],
+	       struct sb_proc srv[], int nweb, bool dual_stack,
+	       uint16_t tcp_port, uint16_t udp_port)
+{
+	int err = sb_init();
+
+	if (err == -EPERM) {
+		test_skip("needs root");
+		return false;
+	}
+	if (!ASSERT_OK(err, "sb_init") ||
+	    !ASSERT_OK(sb_host_add(client, "client", "10.201.0.2",
+				   dual_stack ? "fd00:201::2" : NULL),
+		       "client host"))
+		return false;
+	for (int i = 0; i < nweb; i++) {
+		char what[24], ip4[24], ip6[40];
+
+		snprintf(what, sizeof(what), "web-%d", i + 1);
+		snprintf(ip4, sizeof(ip4), "10.201.1.%d", i + 1);
+		snprintf(ip6, sizeof(ip6), "fd00:201::1:%d", i + 1);
+		if (!ASSERT_OK(sb_host_add(&web[i], what, ip4,
+					   dual_stack ? ip6 : NULL), what) ||
+		    !ASSERT_OK(sb_testsrv_start(&srv[i], &web[i], what, tcp_port,
+						udp_port), "testsrv"))
+			return false;
+	}
+	return true;
+}
+
+bool sb_agent_up(struct sb_agent *a, const char *netns,
+		 const char *const configs[])
+{
+	if (!ASSERT_OK(sb_agent_init(a, "node", netns, 15020), "agent init"))
+		return false;
+	for (const char *const *c = configs; *c; c++)
+		if (!ASSERT_OK(sb_agent_config(a, *c, NULL), *c))
+			return false;
+	return ASSERT_OK(sb_agent_start(a, NULL), "weftd start");
 }

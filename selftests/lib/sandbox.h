@@ -37,6 +37,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -374,5 +375,25 @@ long long sb_prom_sum(const char *text, const char *name,
 /* How many samples of `name` match labels (as for sb_prom_sum). */
 int sb_prom_count(const char *text, const char *name,
 		  const char *const labels[]);
+
+/*
+ * The topology most e2e tests start from: sb_init(), a "client" host at
+ * 10.201.0.2 (fd00:201::2 with dual_stack) and hosts web-1..web-nweb at
+ * 10.201.1.<i> (fd00:201::1:<i>), each running testsrv on tcp_port (and
+ * udp_port when non-zero).  Returns false when the test cannot go on: a
+ * failure was reported, or the test was skipped because it is not root.
+ * The caller runs sb_teardown() either way.
+ */
+bool sb_web_up(struct sb_host *client, struct sb_host web[],
+	       struct sb_proc srv[], int nweb, bool dual_stack,
+	       uint16_t tcp_port, uint16_t udp_port);
+
+/*
+ * weftd for node "node" with its metrics in netns, the NULL-terminated
+ * data files of configs in its config dir, started and ready.  False after
+ * reporting a failure.
+ */
+bool sb_agent_up(struct sb_agent *a, const char *netns,
+		 const char *const configs[]);
 
 #endif /* WEFT_SELFTEST_SANDBOX_H */
