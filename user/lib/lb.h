@@ -7,6 +7,7 @@
 #ifndef WEFT_LB_H
 #define WEFT_LB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -135,6 +136,31 @@ struct mesh_config;
 int lb_compile(const struct mesh_config *cfg, struct lb_state *out);
 
 void lb_state_free(struct lb_state *state); /* accepts NULL, zeroes it */
+
+/*
+ * Every workload address a config declares, in the order and with the rank
+ * that decide which claimant of an address wins (lowest rank, then first):
+ * Pod IPs (hostNetwork Pods left out; rank 1 when the Pod has finished or is
+ * being deleted), WorkloadEntry addresses, inline ServiceEntry endpoints.
+ * lb_state.workloads and the policy compiler's label index both come from
+ * this one walk.  fn returns false to stop; the walk then returns false.
+ */
+struct ykvs;
+struct mesh_workload_addr {
+	const union weft_addr *addr;
+	const char *ns;
+	const char *name;         /* Istio's workload name, name_len bytes */
+	size_t name_len;
+	const char *service_account; /* NULL when unset */
+	const struct ykvs *labels;   /* first source of labels */
+	const struct ykvs *labels2;  /* fallback (WorkloadEntry metadata), NULL */
+	int rank;
+};
+
+bool mesh_workload_addrs_each(const struct mesh_config *cfg,
+			      bool (*fn)(void *ctx,
+					 const struct mesh_workload_addr *w),
+			      void *ctx);
 
 /*
  * Greatest common divisor, for reducing weights (3:1, not 30:10) before

@@ -147,48 +147,80 @@ static int cmp_wl(const void *pa, const void *pb)
 	return a->order < b->order ? -1 : a->order > b->order;
 }
 
-static bool wl_collect(const struct mesh_config *cfg, struct wl_list *l)
+bool mesh_workload_addrs_each(const struct mesh_config *cfg,
+			      bool (*fn)(void *ctx,
+					 const struct mesh_workload_addr *w),
+			      void *ctx)
 {
+	struct mesh_workload_addr w;
+
 	for (size_t i = 0; i < cfg->npods; i++) {
 		const struct k8s_pod *pod = &cfg->pods[i];
-		int rank = pod->phase == K8S_POD_SUCCEEDED ||
-			   pod->phase == K8S_POD_FAILED || pod->meta.deleting;
-		const char *name;
-		size_t len;
 
 		if (pod->host_network)
 			continue;
-		name = pod_workload(pod, &len);
-		for (size_t j = 0; j < pod->nips; j++)
-			if (!wl_add(l, &pod->ips[j], pod->meta.ns, name, len,
-				    pod->service_account, &pod->meta.labels,
-				    NULL, rank))
+		w = (struct mesh_workload_addr){
+			.ns = pod->meta.ns,
+			.service_account = pod->service_account,
+			.labels = &pod->meta.labels,
+			.rank = pod->phase == K8S_POD_SUCCEEDED ||
+				pod->phase == K8S_POD_FAILED ||
+				pod->meta.deleting,
+		};
+		w.name = pod_workload(pod, &w.name_len);
+		for (size_t j = 0; j < pod->nips; j++) {
+			w.addr = &pod->ips[j];
+			if (!fn(ctx, &w))
 				return false;
+		}
 	}
 	for (size_t i = 0; i < cfg->nworkload_entries; i++) {
 		const struct istio_workload_entry *we =
 			&cfg->workload_entries[i];
 
-		if (we->spec.addr_kind == ISTIO_ADDR_IP &&
-		    !wl_add(l, &we->spec.ip, we->meta.ns, we->meta.name,
-			    strlen(we->meta.name), we->spec.service_account,
-			    &we->spec.labels, &we->meta.labels, 0))
+		if (we->spec.addr_kind != ISTIO_ADDR_IP)
+			continue;
+		w = (struct mesh_workload_addr){
+			.addr = &we->spec.ip, .ns = we->meta.ns,
+			.name = we->meta.name,
+			.name_len = strlen(we->meta.name),
+			.service_account = we->spec.service_account,
+			.labels = &we->spec.labels, .labels2 = &we->meta.labels,
+		};
+		if (!fn(ctx, &w))
 			return false;
 	}
 	for (size_t i = 0; i < cfg->nservice_entries; i++) {
 		const struct istio_service_entry *se = &cfg->service_entries[i];
 
 		for (size_t j = 0; j < se->nendpoints; j++) {
-			const struct istio_workload *w = &se->endpoints[j];
+			const struct istio_workload *ep = &se->endpoints[j];
 
-			if (w->addr_kind == ISTIO_ADDR_IP &&
-			    !wl_add(l, &w->ip, se->meta.ns, se->meta.name,
-				    strlen(se->meta.name), w->service_account,
-				    &w->labels, NULL, 0))
+			if (ep->addr_kind != ISTIO_ADDR_IP)
+				continue;
+			w = (struct mesh_workload_addr){
+				.addr = &ep->ip, .ns = se->meta.ns,
+				.name = se->meta.name,
+				.name_len = strlen(se->meta.name),
+				.service_account = ep->service_account,
+				.labels = &ep->labels,
+			};
+			if (!fn(ctx, &w))
 				return false;
 		}
 	}
 	return true;
+}
+
+static bool wl_collect_one(void *ctx, const struct mesh_workload_addr *w)
+{
+	return wl_add(ctx, w->addr, w->ns, w->name, w->name_len,
+		      w->service_account, w->labels, w->labels2, w->rank);
+}
+
+static bool wl_collect(const struct mesh_config *cfg, struct wl_list *l)
+{
+	return mesh_workload_addrs_each(cfg, wl_collect_one, l);
 }
 
 int lb_workloads_build(struct lb_build *b, struct lb_state *out)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lb.h"
 #include "mesh-t.h"
 #include "policy.h"
 
@@ -195,43 +196,19 @@ static int cmp_lbl(const void *pa, const void *pb)
 	return a->order < b->order ? -1 : a->order > b->order;
 }
 
-/* Same sources, order and rank as wl_collect() in lb_workload.c. */
+static bool lbl_add_one(void *ctx, const struct mesh_workload_addr *w)
+{
+	return lbl_add(ctx, w->addr, w->labels, w->labels2, w->rank);
+}
+
+/* The labels of every workload address, in lb_state.workloads' order. */
 int policy_labels_index(const struct mesh_config *cfg,
 			struct policy_wl_labels **out, size_t *n)
 {
 	struct lbl_list l = { 0 };
 
-	for (size_t i = 0; i < cfg->npods; i++) {
-		const struct k8s_pod *pod = &cfg->pods[i];
-		int rank = pod->phase == K8S_POD_SUCCEEDED ||
-			   pod->phase == K8S_POD_FAILED || pod->meta.deleting;
-
-		if (pod->host_network)
-			continue;
-		for (size_t j = 0; j < pod->nips; j++)
-			if (!lbl_add(&l, &pod->ips[j], &pod->meta.labels, NULL,
-				     rank))
-				goto oom;
-	}
-	for (size_t i = 0; i < cfg->nworkload_entries; i++) {
-		const struct istio_workload_entry *we = &cfg->workload_entries[i];
-
-		if (we->spec.addr_kind == ISTIO_ADDR_IP &&
-		    !lbl_add(&l, &we->spec.ip, &we->spec.labels,
-			     &we->meta.labels, 0))
-			goto oom;
-	}
-	for (size_t i = 0; i < cfg->nservice_entries; i++) {
-		const struct istio_service_entry *se = &cfg->service_entries[i];
-
-		for (size_t j = 0; j < se->nendpoints; j++) {
-			const struct istio_workload *w = &se->endpoints[j];
-
-			if (w->addr_kind == ISTIO_ADDR_IP &&
-			    !lbl_add(&l, &w->ip, &w->labels, NULL, 0))
-				goto oom;
-		}
-	}
+	if (!mesh_workload_addrs_each(cfg, lbl_add_one, &l))
+		goto oom;
 	if (l.n)
 		qsort(l.v, l.n, sizeof(*l.v), cmp_lbl);
 	*out = l.v;
