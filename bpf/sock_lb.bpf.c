@@ -11,8 +11,19 @@
  *
  * AF_INET6 sockets reach the *6 programs for IPv6 and for IPv4-mapped
  * addresses alike; weft_addr keeps IPv4 mapped, so one lookup serves both.
+ *
+ * connect() also enforces AuthorizationPolicy for the destination it
+ * finally reaches (the backend, after translation) when the agent knows
+ * the caller's network namespace, and so its workload address
+ * (weft_netns): a denied connect() fails at once with EACCES instead of
+ * waiting for the destination to drop its SYN (bpf/policy.bpf.c).
  */
 #include "lib/lb.h"
+#include "lib/policy.h"
+
+#ifndef EACCES
+#define EACCES 13
+#endif
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -39,6 +50,47 @@ static __always_inline void ctx_store6(struct bpf_sock_addr *ctx,
 	ctx->user_ip6[3] = addr->w[3];
 }
 
+/* Is a connect() from this socket's namespace to dst:port allowed? */
+static __always_inline bool sock_policy_allows(struct bpf_sock_addr *ctx,
+					       const union weft_addr *dst,
+					       __be16 port, __u32 proto)
+{
+	const struct weft_policy_config *cfg = policy_config();
+	struct weft_netns_addrs *ns;
+	struct policy_conn c = { .point = WEFT_POLICY_POINT_CONNECT };
+	__u64 cookie;
+
+	if (!policy_active(cfg, (__u8)proto))
+		return true;
+	cookie = bpf_get_netns_cookie(ctx);
+	ns = bpf_map_lookup_elem(&weft_netns, &cookie);
+	if (!ns)
+		return true; /* unknown workload: the destination decides */
+	if (dst->w[0] == 0 && dst->w[1] == 0 &&
+	    dst->w[2] == bpf_htonl(0x0000ffff)) {
+		if (!(ns->flags & WEFT_NETNS_F_IP4))
+			return true;
+		c.src = ns->ip4;
+	} else {
+		if (!(ns->flags & WEFT_NETNS_F_IP6))
+			return true;
+		c.src = ns->ip6;
+	}
+	c.dst = *dst;
+	c.dport = port;
+	c.proto = (__u8)proto;
+	return policy_check(cfg, &c, bpf_get_current_cgroup_id()) ==
+	       WEFT_POLICY_ACTION_ALLOW;
+}
+
+/* connect() denied by policy: EACCES (EPERM before bpf_set_retval). */
+static __always_inline int sock_policy_refuse(void)
+{
+	if (have_set_retval)
+		bpf_set_retval(-EACCES);
+	return SYS_REJECT;
+}
+
 static __always_inline int sock4_forward(struct bpf_sock_addr *ctx,
 					 bool connected)
 {
@@ -52,6 +104,8 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx,
 	lb_addr_from_v4(&addr, ctx->user_ip4);
 	switch (lb_translate(ctx, &addr, &port, proto, connected, &choice)) {
 	case LB_TRANSLATED:
+		if (connected && !sock_policy_allows(ctx, &addr, port, proto))
+			return sock_policy_refuse();
 		/* IPv4 VIPs only ever carry IPv4 backends (agent contract). */
 		if (connected &&
 		    !lb_sock_remember(ctx, &choice, &addr, port))
@@ -62,6 +116,8 @@ static __always_inline int sock4_forward(struct bpf_sock_addr *ctx,
 	case LB_REFUSE:
 		return lb_refuse();
 	default:
+		if (connected && !sock_policy_allows(ctx, &addr, port, proto))
+			return sock_policy_refuse();
 		return SYS_PROCEED;
 	}
 }
@@ -79,6 +135,8 @@ static __always_inline int sock6_forward(struct bpf_sock_addr *ctx,
 	ctx_load6(ctx, &addr);
 	switch (lb_translate(ctx, &addr, &port, proto, connected, &choice)) {
 	case LB_TRANSLATED:
+		if (connected && !sock_policy_allows(ctx, &addr, port, proto))
+			return sock_policy_refuse();
 		if (connected &&
 		    !lb_sock_remember(ctx, &choice, &addr, port))
 			lb_revnat_record(ctx, &choice, &addr, port);
@@ -88,6 +146,8 @@ static __always_inline int sock6_forward(struct bpf_sock_addr *ctx,
 	case LB_REFUSE:
 		return lb_refuse();
 	default:
+		if (connected && !sock_policy_allows(ctx, &addr, port, proto))
+			return sock_policy_refuse();
 		return SYS_PROCEED;
 	}
 }

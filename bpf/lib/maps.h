@@ -100,6 +100,75 @@ struct {
 	__type(value, __u64);
 } weft_counters SEC(".maps");
 
+/* --- AuthorizationPolicy (layouts and generations: include/weft/abi.h) -- */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WEFT_MAX_POLICY_ADDRS);
+	__type(key, struct weft_policy_dst_key);
+	__type(value, struct weft_policy_dst_value);
+} weft_policy_dst SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WEFT_MAX_POLICY_ADDRS);
+	__type(key, struct weft_policy_ident_key);
+	__type(value, struct weft_policy_ident_value);
+} weft_policy_ident SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WEFT_MAX_POLICY_CLASSES);
+	__type(key, struct weft_policy_src_ident_key);
+	__type(value, struct weft_policy_class_value);
+} weft_policy_src_ident SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WEFT_MAX_POLICY_NETS);
+	__type(key, struct weft_policy_src_net_key);
+	__type(value, struct weft_policy_class_value);
+} weft_policy_src_net SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WEFT_MAX_POLICY_VERDICTS);
+	__type(key, struct weft_policy_verdict_key);
+	__type(value, struct weft_policy_verdict);
+} weft_policy_verdict SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct weft_policy_config);
+} weft_policy_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, WEFT_MAX_POLICY_STATS);
+	__type(key, struct weft_policy_stats_key);
+	__type(value, __u64);
+} weft_policy_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, WEFT_POLICY_EVENTS_BYTES);
+} weft_policy_events SEC(".maps");
+
+/* Workload network namespaces this node serves (agent-written). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WEFT_MAX_NETNS);
+	__type(key, __u64);
+	__type(value, struct weft_netns_addrs);
+} weft_netns SEC(".maps");
+
 /* --- userspace-only metadata, pinned with BTF for the CLI and bpftool --- */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -131,5 +200,21 @@ struct {
 	__type(key, __u32);
 	__type(value, struct weft_agent_state);
 } weft_agent_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WEFT_MAX_POLICIES);
+	__type(key, __u32);
+	__type(value, struct weft_policy_meta);
+} weft_policy_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WEFT_MAX_POLICY_ADDRS);
+	__type(key, __u32);
+	__type(value, struct weft_policy_ident_meta);
+} weft_policy_ident_meta SEC(".maps");
 
 #endif /* WEFT_BPF_MAPS_H */

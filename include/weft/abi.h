@@ -37,6 +37,9 @@
 #define WEFT_MAGLEV_SIZE   4093
 #define WEFT_MAGLEV_TABLES 512
 
+/* Names in the metadata maps (FQDNs, policy names), truncated to fit. */
+#define WEFT_META_NAME_MAX 128
+
 /*
  * An IP address of either family.  IPv4 is stored IPv4-mapped
  * (::ffff:a.b.c.d) so that one lookup serves AF_INET sockets, AF_INET6
@@ -201,8 +204,219 @@ enum weft_counter {
 	WEFT_CNT_LB_PASSTHROUGH,     /* PASSTHROUGH cluster: left untouched */
 	WEFT_CNT_REVNAT_HIT,         /* recvmsg/getpeername showed the VIP */
 	WEFT_CNT_REVNAT_UPDATE_FAIL, /* could not record the reverse entry */
+	WEFT_CNT_POLICY_STATS_FULL,  /* weft_policy_stats full: not counted */
+	WEFT_CNT_POLICY_EVENTS_LOST, /* weft_policy_events full: event lost */
 	WEFT_CNT__MAX,
 };
+
+/*
+ * ---- AuthorizationPolicy at L4 ----------------------------------------------
+ * Compiled by user/lib/policy_compile.c (the lookup chain is described in
+ * user/lib/policy.h), enforced by bpf/policy.bpf.c on the SYN that reaches
+ * a workload of the cgroup and by connect() of a workload whose network
+ * namespace the agent knows (weft_netns).
+ *
+ * Two generations live side by side: every id the compiler renumbers (set
+ * ids, identities) and every address key carries the generation it was
+ * written for, and weft_policy_config.active_gen says which one is in
+ * force.  The agent writes the inactive generation whole, flips
+ * active_gen (one word), and deletes the old rows after a grace period, so
+ * a lookup never mixes two compiles.
+ */
+#define WEFT_MAX_POLICY_ADDRS    131072 /* dst, ident rows (2 generations) */
+#define WEFT_MAX_POLICY_CLASSES  262144 /* src_ident rows */
+#define WEFT_MAX_POLICY_NETS     131072 /* src_net prefixes */
+#define WEFT_MAX_POLICY_VERDICTS 524288
+#define WEFT_MAX_POLICIES        65536  /* stable policy ids */
+#define WEFT_MAX_POLICY_STATS    65536  /* counter rows */
+#define WEFT_MAX_NETNS           16384
+#define WEFT_POLICY_EVENTS_BYTES (256 * 1024)
+
+#define WEFT_POLICY_GEN_BIT 0x80000000u /* set ids and identities of gen 1 */
+#define WEFT_POLICY_NONE 0xffffffffu    /* no policy / rule */
+#define WEFT_POLICY_IDENTITY_UNKNOWN 0  /* not a workload of the mesh */
+#define WEFT_POLICY_PROTO_TCP 0x1u      /* enforced_protos bits */
+#define WEFT_POLICY_PROTO_UDP 0x2u
+
+/* DENY is 0 so that a zeroed verdict denies. */
+enum weft_policy_action {
+	WEFT_POLICY_ACTION_DENY = 0,
+	WEFT_POLICY_ACTION_ALLOW = 1,
+};
+
+enum weft_policy_reason {
+	WEFT_POLICY_REASON_NO_POLICY = 0,   /* allow: no policy applies to dst */
+	WEFT_POLICY_REASON_NOT_ENFORCED,    /* allow: protocol not enforced (UDP
+					     * by default: Istio authorizes TCP) */
+	WEFT_POLICY_REASON_NO_ALLOW_POLICY, /* allow: policies apply, none is an
+					     * ALLOW, no DENY matched */
+	WEFT_POLICY_REASON_ALLOW_MATCH,     /* allow: policy/rule matched */
+	WEFT_POLICY_REASON_DENY_MATCH,      /* deny: DENY policy/rule matched */
+	WEFT_POLICY_REASON_NO_ALLOW_MATCH,  /* deny: ALLOW policies apply (maybe
+					     * without rules), none matched */
+	WEFT_POLICY_REASON_ALLOW_L7_ONLY,   /* deny: no ALLOW matched; policy/rule
+					     * would on its L4 parts, but uses L7
+					     * fields, which never match at L4 */
+	WEFT_POLICY_REASON_CUSTOM_UNSUPPORTED, /* deny: a CUSTOM policy/rule
+					     * matched on its L4 parts; ext_authz
+					     * cannot be asked at L4 (fail closed) */
+	WEFT_POLICY_REASON_NO_ENTRY,        /* deny: tables incomplete */
+	WEFT_POLICY_REASON__MAX,
+};
+
+#define WEFT_POLICY_F_AUDIT 0x01 /* an AUDIT policy matched: audit_policy/rule */
+
+/*
+ * weft_policy_verdict value.  In the maps `policy` and `audit_policy` are
+ * stable policy ids (weft_policy_meta); in the compiler's tables they index
+ * policy_state.policies.
+ */
+struct weft_policy_verdict {
+	__u8 action;        /* enum weft_policy_action */
+	__u8 reason;        /* enum weft_policy_reason */
+	__u8 flags;         /* WEFT_POLICY_F_* */
+	__u8 pad0;
+	__u32 policy;       /* deciding policy or WEFT_POLICY_NONE */
+	__u32 rule;         /* its rule index or WEFT_POLICY_NONE */
+	__u32 audit_policy; /* first matching AUDIT policy or WEFT_POLICY_NONE */
+	__u32 audit_rule;
+	__u32 pad1;
+};
+
+/* weft_policy_dst: hash, destination workload address -> set. */
+struct weft_policy_dst_key {
+	union weft_addr addr;
+	__u32 gen;          /* generation: 0 or 1 */
+	__u32 pad;
+};
+
+struct weft_policy_dst_value {
+	__u32 set_id;       /* >= 1, WEFT_POLICY_GEN_BIT for generation 1 */
+	__u32 pad;
+};
+
+/* weft_policy_ident: hash, workload address -> identity. */
+struct weft_policy_ident_key {
+	union weft_addr addr;
+	__u32 gen;
+	__u32 pad;
+};
+
+struct weft_policy_ident_value {
+	__u32 identity;     /* >= 1, WEFT_POLICY_GEN_BIT for generation 1 */
+	__u32 pad;
+};
+
+/* weft_policy_src_ident: hash, (set, identity) -> identity class. */
+struct weft_policy_src_ident_key {
+	__u32 set_id;
+	__u32 identity;     /* unknown (0) included */
+};
+
+struct weft_policy_class_value {
+	__u32 class_id;
+	__u32 pad;
+};
+
+/*
+ * weft_policy_src_net: LPM trie, (set, source prefix) -> address class.
+ * prefixlen counts the set id too: 32 + the prefix in 128-bit space (an
+ * IPv4 /24 is 32 + 96 + 24).  addr has its host bits cleared.
+ */
+struct weft_policy_src_net_key {
+	__u32 prefixlen;
+	__u32 set_id;
+	union weft_addr addr;
+};
+
+/* weft_policy_verdict: hash; port 0 is the set's default for the pair. */
+struct weft_policy_verdict_key {
+	__u32 set_id;
+	__u32 id_class;
+	__u32 ip_class;
+	__be16 port;
+	__u8 proto;         /* IPPROTO_TCP, IPPROTO_UDP */
+	__u8 pad;
+};
+
+/* weft_policy_config: array of one entry, written last by each apply. */
+struct weft_policy_config {
+	__u32 active_gen;      /* 0 or 1 */
+	__u32 enforced_protos; /* WEFT_POLICY_PROTO_* */
+	__u32 nsets;           /* 0: no policy anywhere, skip every lookup */
+	__u32 pad;
+	__u64 generation;      /* agent config generation it belongs to */
+};
+
+/* Where a verdict was reached. */
+enum weft_policy_point {
+	WEFT_POLICY_POINT_INBOUND = 0, /* SYN arriving at a workload */
+	WEFT_POLICY_POINT_CONNECT = 1, /* connect() of a known workload */
+	WEFT_POLICY_POINT__MAX,
+};
+
+/*
+ * weft_policy_stats: per-CPU hash of connections decided, by policy (the
+ * deciding one, or the AUDIT one when audit is 1), point, action and
+ * reason.  Per-reason totals are sums over policies.
+ */
+struct weft_policy_stats_key {
+	__u32 policy;       /* stable id or WEFT_POLICY_NONE */
+	__u8 point;         /* enum weft_policy_point */
+	__u8 action;
+	__u8 reason;
+	__u8 audit;         /* 1: counts AUDIT matches of `policy` */
+};
+
+/* weft_policy_meta: hash, stable policy id -> name (never read by BPF). */
+struct weft_policy_meta {
+	char ns[64];
+	char name[WEFT_META_NAME_MAX];
+	__u8 action;        /* enum istio_authz_action (user/lib/mesh.h) */
+	__u8 enforced;      /* 0: dry-run or targetRefs only */
+	__u16 pad0;
+	__u32 rules;
+};
+
+/* weft_policy_ident_meta: hash, tagged identity -> SPIFFE principal. */
+struct weft_policy_ident_meta {
+	char principal[192]; /* <trust domain>/ns/<ns>/sa/<sa> */
+};
+
+/*
+ * weft_policy_events: ring buffer of deny and audit decisions, read by
+ * `weft monitor`.  Addresses as in weft_addr; ports network order.
+ */
+struct weft_policy_event {
+	__u64 ktime_ns;     /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
+	__u64 cgroup_id;    /* cgroup of the local socket */
+	union weft_addr src;
+	union weft_addr dst;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 point;         /* enum weft_policy_point */
+	__u8 pad0[2];
+	struct weft_policy_verdict verdict;
+	__u32 src_identity; /* tagged; weft_policy_ident_meta names it */
+	__u32 pad1;
+};
+
+/*
+ * weft_netns: hash, network namespace cookie (SO_NETNS_COOKIE) -> the
+ * workload addresses of that namespace, written by the agent for every
+ * namespace it serves, so connect() knows its workload's source address
+ * before the socket is bound.
+ */
+struct weft_netns_addrs {
+	union weft_addr ip4; /* IPv4-mapped; valid when WEFT_NETNS_F_IP4 */
+	union weft_addr ip6; /* valid when WEFT_NETNS_F_IP6 */
+	__u32 flags;
+	__u32 pad;
+};
+
+#define WEFT_NETNS_F_IP4 0x1u
+#define WEFT_NETNS_F_IP6 0x2u
 
 /*
  * Metadata maps: written by the agent, never read by BPF.  They let the CLI
@@ -211,7 +425,6 @@ enum weft_counter {
  *   weft_backend_meta: hash, __u32 backend_id -> struct weft_backend_meta
  *   weft_cluster_meta: hash, __u32 cluster_id -> struct weft_cluster_meta
  */
-#define WEFT_META_NAME_MAX 128
 struct weft_service_meta {
 	char host[WEFT_META_NAME_MAX]; /* FQDN, truncated to fit */
 	char ns[64];

@@ -82,6 +82,43 @@ static const struct map_def map_defs[] = {
 	  "weft_backend_meta" },
 	{ "weft_agent_state", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 	  sizeof(struct weft_agent_state), 1, 0, "__u32", "weft_agent_state" },
+	{ "weft_policy_dst", BPF_MAP_TYPE_HASH,
+	  sizeof(struct weft_policy_dst_key),
+	  sizeof(struct weft_policy_dst_value), 64, BPF_F_NO_PREALLOC,
+	  "weft_policy_dst_key", "weft_policy_dst_value" },
+	{ "weft_policy_ident", BPF_MAP_TYPE_HASH,
+	  sizeof(struct weft_policy_ident_key),
+	  sizeof(struct weft_policy_ident_value), 64, BPF_F_NO_PREALLOC,
+	  "weft_policy_ident_key", "weft_policy_ident_value" },
+	{ "weft_policy_src_ident", BPF_MAP_TYPE_HASH,
+	  sizeof(struct weft_policy_src_ident_key),
+	  sizeof(struct weft_policy_class_value), 64, BPF_F_NO_PREALLOC,
+	  "weft_policy_src_ident_key", "weft_policy_class_value" },
+	{ "weft_policy_src_net", BPF_MAP_TYPE_LPM_TRIE,
+	  sizeof(struct weft_policy_src_net_key),
+	  sizeof(struct weft_policy_class_value), 64, BPF_F_NO_PREALLOC,
+	  "weft_policy_src_net_key", "weft_policy_class_value" },
+	{ "weft_policy_verdict", BPF_MAP_TYPE_HASH,
+	  sizeof(struct weft_policy_verdict_key),
+	  sizeof(struct weft_policy_verdict), 64, BPF_F_NO_PREALLOC,
+	  "weft_policy_verdict_key", "weft_policy_verdict" },
+	{ "weft_policy_config", BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+	  sizeof(struct weft_policy_config), 1, 0, "__u32",
+	  "weft_policy_config" },
+	{ "weft_policy_stats", BPF_MAP_TYPE_PERCPU_HASH,
+	  sizeof(struct weft_policy_stats_key), sizeof(__u64), 64, 0,
+	  "weft_policy_stats_key", "__u64" },
+	{ "weft_policy_events", BPF_MAP_TYPE_RINGBUF, 0, 0, 64 * 1024, 0,
+	  NULL, NULL },
+	{ "weft_netns", BPF_MAP_TYPE_HASH, sizeof(__u64),
+	  sizeof(struct weft_netns_addrs), 16, BPF_F_NO_PREALLOC, "__u64",
+	  "weft_netns_addrs" },
+	{ "weft_policy_meta", BPF_MAP_TYPE_HASH, sizeof(__u32),
+	  sizeof(struct weft_policy_meta), 16, BPF_F_NO_PREALLOC, "__u32",
+	  "weft_policy_meta" },
+	{ "weft_policy_ident_meta", BPF_MAP_TYPE_HASH, sizeof(__u32),
+	  sizeof(struct weft_policy_ident_meta), 16, BPF_F_NO_PREALLOC,
+	  "__u32", "weft_policy_ident_meta" },
 };
 #define NMAPS (sizeof(map_defs) / sizeof(map_defs[0]))
 
@@ -158,17 +195,24 @@ static int map_make(struct fixture *f, size_t i, unsigned int flags)
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = d->flags);
 	bool bad = f->bad && !strcmp(d->name, f->bad);
 	enum bpf_map_type type = d->type;
-	__u32 value_size = d->value_size;
+	__u32 key_size = d->key_size, value_size = d->value_size;
+	__u32 max_entries = d->max_entries;
 	char path[PATH_MAX];
 	int fd, kid, vid;
 
-	if (bad && (flags & FIX_BAD_SIZE)) {
+	if (bad && (flags & FIX_BAD_SIZE) && type == BPF_MAP_TYPE_RINGBUF) {
+		/* a ring buffer has no value size: the wrong type instead */
+		type = BPF_MAP_TYPE_ARRAY;
+		key_size = sizeof(__u32);
+		value_size = sizeof(__u64);
+		max_entries = 1;
+	} else if (bad && (flags & FIX_BAD_SIZE)) {
 		value_size += 8;
 	} else if (bad && (flags & FIX_BAD_TYPE)) {
 		type = type == BPF_MAP_TYPE_LRU_PERCPU_HASH ? BPF_MAP_TYPE_LRU_HASH
 		       : type == BPF_MAP_TYPE_PERCPU_ARRAY  ? BPF_MAP_TYPE_ARRAY
 							    : BPF_MAP_TYPE_HASH;
-	} else if (f->btf) {
+	} else if (f->btf && d->key_type) {
 		kid = btf_type(f->btf, d->key_type);
 		vid = btf_type(f->btf, d->value_type);
 		if (kid > 0 && vid > 0) {
@@ -177,14 +221,14 @@ static int map_make(struct fixture *f, size_t i, unsigned int flags)
 			opts.btf_value_type_id = vid;
 		}
 	}
-	fd = bpf_map_create(type, d->name, d->key_size, value_size,
-			    d->max_entries, &opts);
+	fd = bpf_map_create(type, d->name, key_size, value_size, max_entries,
+			    &opts);
 	if (fd < 0 && opts.btf_fd) {
 		/* Layout and BTF disagree: the CLI test still runs. */
 		test_log("%s: BTF refused (%d), without BTF\n", d->name, fd);
 		opts.btf_fd = opts.btf_key_type_id = opts.btf_value_type_id = 0;
-		fd = bpf_map_create(type, d->name, d->key_size, value_size,
-				    d->max_entries, &opts);
+		fd = bpf_map_create(type, d->name, key_size, value_size,
+				    max_entries, &opts);
 	}
 	if (!ASSERT_GE(fd, 0, d->name))
 		return fd;
@@ -1114,7 +1158,8 @@ WEFT_KERNEL_TEST(cli_stats)
 		 "\"counters\":{\"lb_hit\":%llu,\"lb_no_backend\":%llu,"
 		 "\"lb_slot_missing\":0,\"lb_backend_missing\":0,"
 		 "\"lb_cluster_missing\":0,\"lb_passthrough\":%llu,"
-		 "\"revnat_hit\":%llu,\"revnat_update_fail\":0}}\n",
+		 "\"revnat_hit\":%llu,\"revnat_update_fail\":0,"
+		 "\"policy_stats_full\":0,\"policy_events_lost\":0}}\n",
 		 10 * n, n, 2 * n, 3 * n);
 	ASSERT_HAS(out, want, "counters");
 	log_bpftool(&f, "weft_tcp_stats");
@@ -1233,7 +1278,8 @@ WEFT_KERNEL_TEST(cli_bpftool_walk)
 		 "[{\"key\":0,\"total\":%llu},{\"key\":1,\"total\":%llu},"
 		 "{\"key\":2,\"total\":0},{\"key\":3,\"total\":0},"
 		 "{\"key\":4,\"total\":0},{\"key\":5,\"total\":%llu},"
-		 "{\"key\":6,\"total\":%llu},{\"key\":7,\"total\":0}]\n",
+		 "{\"key\":6,\"total\":%llu},{\"key\":7,\"total\":0},"
+		 "{\"key\":8,\"total\":0},{\"key\":9,\"total\":0}]\n",
 		 10 * n, n, 2 * n, 3 * n);
 	ASSERT_STREQ(out, want, "as weft stats sums them");
 	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,

@@ -93,7 +93,7 @@ static union weft_addr A(const char *s)
 }
 
 static const char *verdict_str(const struct policy_state *ps,
-			       const struct policy_verdict *v, char *buf,
+			       const struct weft_policy_verdict *v, char *buf,
 			       size_t len)
 {
 	const char *pn = v->policy < ps->npolicies ?
@@ -102,9 +102,9 @@ static const char *verdict_str(const struct policy_state *ps,
 				 ps->policies[v->audit_policy].name : "-";
 
 	snprintf(buf, len, "%s %s policy=%.64s rule=%d audit=%.64s/%d",
-		 v->action == POLICY_ACTION_ALLOW ? "ALLOW" : "DENY",
+		 v->action == WEFT_POLICY_ACTION_ALLOW ? "ALLOW" : "DENY",
 		 policy_reason_name(v->reason), pn, (int)v->rule,
-		 v->flags & POLICY_F_AUDIT ? an : "-", (int)v->audit_rule);
+		 v->flags & WEFT_POLICY_F_AUDIT ? an : "-", (int)v->audit_rule);
 	return buf;
 }
 
@@ -226,8 +226,8 @@ static void gather(const struct pt *t, struct addrs *as, struct ports *ps)
 	}
 }
 
-static bool same_verdict(const struct policy_verdict *a,
-			 const struct policy_verdict *b)
+static bool same_verdict(const struct weft_policy_verdict *a,
+			 const struct weft_policy_verdict *b)
 {
 	return a->action == b->action && a->reason == b->reason &&
 	       a->flags == b->flags && a->policy == b->policy &&
@@ -245,7 +245,7 @@ static bool diff_one(const struct pt *t, const struct lb_workload *wl,
 		     const union weft_addr *dst, uint16_t port, uint8_t proto,
 		     unsigned int *fails)
 {
-	struct policy_verdict vt, vm;
+	struct weft_policy_verdict vt, vm;
 	char b1[600], b2[600], s1[64], s2[64];
 
 	policy_evaluate_peer(&t->ps, peer, src, dst, port, proto, &vt);
@@ -461,10 +461,10 @@ WEFT_TEST(policy_samples_differential)
 struct want {
 	const char *src, *dst;
 	uint16_t port;
-	enum policy_action action;
-	enum policy_reason reason;
-	const char *policy;   /* NULL: POLICY_NONE */
-	int rule;             /* -1: POLICY_NONE */
+	enum weft_policy_action action;
+	enum weft_policy_reason reason;
+	const char *policy;   /* NULL: WEFT_POLICY_NONE */
+	int rule;             /* -1: WEFT_POLICY_NONE */
 	const char *audit;    /* NULL: no audit flag */
 };
 
@@ -473,7 +473,7 @@ static void check_wants(const struct pt *t, const struct want *w, size_t n,
 {
 	for (size_t i = 0; i < n; i++) {
 		union weft_addr s = A(w[i].src), d = A(w[i].dst);
-		struct policy_verdict v;
+		struct weft_policy_verdict v;
 		const char *pn;
 		char buf[600], lbl[320];
 		bool ok;
@@ -483,12 +483,12 @@ static void check_wants(const struct pt *t, const struct want *w, size_t n,
 			     t->ps.policies[v.policy].name : NULL;
 		ok = v.action == w[i].action && v.reason == w[i].reason &&
 		     (w[i].policy ? pn && !strcmp(pn, w[i].policy) : !pn) &&
-		     (w[i].rule < 0 ? v.rule == POLICY_NONE :
+		     (w[i].rule < 0 ? v.rule == WEFT_POLICY_NONE :
 				      v.rule == (__u32)w[i].rule) &&
 		     (w[i].audit ?
-		      (v.flags & POLICY_F_AUDIT) &&
+		      (v.flags & WEFT_POLICY_F_AUDIT) &&
 		      !strcmp(t->ps.policies[v.audit_policy].name, w[i].audit) :
-		      !(v.flags & POLICY_F_AUDIT));
+		      !(v.flags & WEFT_POLICY_F_AUDIT));
 		if (!ok) {
 			snprintf(lbl, sizeof(lbl), "%s: %s -> %s:%u", what,
 				 w[i].src, w[i].dst, w[i].port);
@@ -498,9 +498,9 @@ static void check_wants(const struct pt *t, const struct want *w, size_t n,
 	}
 }
 
-#define ALLOW POLICY_ACTION_ALLOW
-#define DENY POLICY_ACTION_DENY
-#define R(x) POLICY_REASON_##x
+#define ALLOW WEFT_POLICY_ACTION_ALLOW
+#define DENY WEFT_POLICY_ACTION_DENY
+#define R(x) WEFT_POLICY_REASON_##x
 #define HTTPBIN1 "10.1.0.11"
 #define HTTPBIN2 "10.1.0.12"
 #define SLEEP "10.1.0.13"
@@ -583,7 +583,7 @@ WEFT_TEST(policy_fixtures_differential)
 	static const char *const aliases[] = { "old-td" };
 	const struct policy_opts variants[] = {
 		{ 0 },
-		{ .enforced_protos = POLICY_PROTO_TCP | POLICY_PROTO_UDP,
+		{ .enforced_protos = WEFT_POLICY_PROTO_TCP | WEFT_POLICY_PROTO_UDP,
 		  .trust_domain_aliases = aliases, .naliases = 1 },
 		{ .trust_domain = "example.org", .root_ns = "foo" },
 	};
@@ -649,25 +649,25 @@ WEFT_TEST(policy_empty_cases)
 		{ OUTSIDE, MYSQL, 3306, DENY, R(NO_ALLOW_MATCH), NULL, -1, NULL },
 		{ SLEEP, "8.8.8.8", 53, ALLOW, R(NO_POLICY), NULL, -1, NULL },
 	};
-	const struct policy_opts udp_only = { .enforced_protos = POLICY_PROTO_UDP };
+	const struct policy_opts udp_only = { .enforced_protos = WEFT_POLICY_PROTO_UDP };
 	union weft_addr s = A(CLIENT), d = A(DB);
-	struct policy_verdict v;
+	struct weft_policy_verdict v;
 	struct pt t;
 
 	if (pt_load(&t, FIX("empty.yaml"), NULL) && ASSERT_OK(t.err, "compile")) {
 		check_wants(&t, w, sizeof(w) / sizeof(w[0]), "empty");
 		/* Istio authorizes TCP only; UDP passes unless enforced */
 		policy_evaluate(&t.ps, &s, &d, 53, IPPROTO_UDP, &v);
-		ASSERT_EQ(v.reason, POLICY_REASON_NOT_ENFORCED, "udp");
-		ASSERT_EQ(v.action, POLICY_ACTION_ALLOW, "udp allowed");
+		ASSERT_EQ(v.reason, WEFT_POLICY_REASON_NOT_ENFORCED, "udp");
+		ASSERT_EQ(v.action, WEFT_POLICY_ACTION_ALLOW, "udp allowed");
 		ASSERT_HAS(t.log, "allow-nothing: ALLOW without rules", "notice");
 	}
 	pt_free(&t);
 	if (pt_load(&t, FIX("empty.yaml"), &udp_only) && ASSERT_OK(t.err, "udp")) {
 		policy_evaluate(&t.ps, &s, &d, 53, IPPROTO_UDP, &v);
-		ASSERT_EQ(v.reason, POLICY_REASON_DENY_MATCH, "udp enforced");
+		ASSERT_EQ(v.reason, WEFT_POLICY_REASON_DENY_MATCH, "udp enforced");
 		policy_evaluate(&t.ps, &s, &d, 53, IPPROTO_TCP, &v);
-		ASSERT_EQ(v.reason, POLICY_REASON_NOT_ENFORCED, "tcp not");
+		ASSERT_EQ(v.reason, WEFT_POLICY_REASON_NOT_ENFORCED, "tcp not");
 	}
 	pt_free(&t);
 }
@@ -884,7 +884,7 @@ WEFT_TEST(policy_proven_identity)
 {
 	union weft_addr out = A(OUTSIDE), client = A(CLIENT), db = A(DB),
 			sleep = A(SLEEP);
-	struct policy_verdict v;
+	struct weft_policy_verdict v;
 	__u32 id;
 	struct pt t;
 
@@ -893,16 +893,16 @@ WEFT_TEST(policy_proven_identity)
 	/* an outsider is refused; the same address with bar-client's
 	 * certificate gets rule 1 */
 	policy_evaluate(&t.ps, &out, &db, 80, IPPROTO_TCP, &v);
-	ASSERT_EQ(v.reason, POLICY_REASON_NO_ALLOW_MATCH, "outsider");
+	ASSERT_EQ(v.reason, WEFT_POLICY_REASON_NO_ALLOW_MATCH, "outsider");
 	id = policy_identity_find(&t.ps, "cluster.local/ns/bar/sa/bar-client");
 	if (!ASSERT_NEQ(id, 0, "identity"))
 		goto out;
 	policy_evaluate_peer(&t.ps, id, &out, &db, 80, IPPROTO_TCP, &v);
-	ASSERT_EQ(v.reason, POLICY_REASON_ALLOW_MATCH, "proven");
+	ASSERT_EQ(v.reason, WEFT_POLICY_REASON_ALLOW_MATCH, "proven");
 	ASSERT_EQ(v.rule, 1, "rule");
 	/* and a workload's own identity changes nothing */
 	for (size_t i = 0; i < t.lb.nworkloads; i++) {
-		struct policy_verdict a, b;
+		struct weft_policy_verdict a, b;
 		__u32 own = t.ps.ident[i].v.identity;
 
 		policy_evaluate(&t.ps, &t.lb.workloads[i].addr, &db, 5432,
@@ -949,13 +949,13 @@ WEFT_TEST(policy_tables)
 {
 	struct pt t;
 
-	ASSERT_EQ(sizeof(struct policy_verdict), 24, "verdict");
-	ASSERT_EQ(sizeof(struct policy_verdict_key), 16, "verdict key");
-	ASSERT_EQ(sizeof(struct policy_src_net_key), 24, "lpm key");
-	ASSERT_EQ(sizeof(struct policy_src_ident_key), 8, "ident key");
-	ASSERT_EQ(sizeof(struct policy_dst_key), 16, "dst key");
-	ASSERT_EQ(sizeof(struct policy_dst_value), 8, "dst value");
-	ASSERT_EQ(sizeof(struct policy_class_value), 8, "class value");
+	ASSERT_EQ(sizeof(struct weft_policy_verdict), 24, "verdict");
+	ASSERT_EQ(sizeof(struct weft_policy_verdict_key), 16, "verdict key");
+	ASSERT_EQ(sizeof(struct weft_policy_src_net_key), 24, "lpm key");
+	ASSERT_EQ(sizeof(struct weft_policy_src_ident_key), 8, "ident key");
+	ASSERT_EQ(sizeof(struct weft_policy_dst_key), 16, "dst key");
+	ASSERT_EQ(sizeof(struct weft_policy_dst_value), 8, "dst value");
+	ASSERT_EQ(sizeof(struct weft_policy_class_value), 8, "class value");
 
 	if (!pt_load_all(&t))
 		goto out;

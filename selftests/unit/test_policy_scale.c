@@ -149,7 +149,7 @@ static bool compile_scale(size_t nrules, struct scale *out, size_t nsample)
 		const union weft_addr *d = &lb.workloads[(i * 17 + i / 7) % lb.nworkloads].addr;
 		union weft_addr other;
 		uint16_t port = ports[i % 6] + (uint16_t)(i % 3);
-		struct policy_verdict a, b;
+		struct weft_policy_verdict a, b;
 
 		if (i % 5 == 0) {
 			weft_addr_parse(i % 10 ? "172.17.1.9" : "192.0.2.7", &other);

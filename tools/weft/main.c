@@ -227,6 +227,29 @@ static const struct map_layout {
 	LAYOUT(backend_meta, BPF_MAP_TYPE_HASH, __u32,
 	       struct weft_backend_meta),
 	LAYOUT(agent_state, BPF_MAP_TYPE_ARRAY, __u32, struct weft_agent_state),
+	LAYOUT(policy_dst, BPF_MAP_TYPE_HASH, struct weft_policy_dst_key,
+	       struct weft_policy_dst_value),
+	LAYOUT(policy_ident, BPF_MAP_TYPE_HASH, struct weft_policy_ident_key,
+	       struct weft_policy_ident_value),
+	LAYOUT(policy_src_ident, BPF_MAP_TYPE_HASH,
+	       struct weft_policy_src_ident_key,
+	       struct weft_policy_class_value),
+	LAYOUT(policy_src_net, BPF_MAP_TYPE_LPM_TRIE,
+	       struct weft_policy_src_net_key,
+	       struct weft_policy_class_value),
+	LAYOUT(policy_verdict, BPF_MAP_TYPE_HASH, struct weft_policy_verdict_key,
+	       struct weft_policy_verdict),
+	LAYOUT(policy_config, BPF_MAP_TYPE_ARRAY, __u32,
+	       struct weft_policy_config),
+	LAYOUT(policy_stats, BPF_MAP_TYPE_PERCPU_HASH,
+	       struct weft_policy_stats_key, __u64),
+	/* a ring buffer has no key or value */
+	[offsetof(struct datapath_maps, policy_events) / sizeof(int)] = {
+		BPF_MAP_TYPE_RINGBUF, 0, 0 },
+	LAYOUT(netns, BPF_MAP_TYPE_HASH, __u64, struct weft_netns_addrs),
+	LAYOUT(policy_meta, BPF_MAP_TYPE_HASH, __u32, struct weft_policy_meta),
+	LAYOUT(policy_ident_meta, BPF_MAP_TYPE_HASH, __u32,
+	       struct weft_policy_ident_meta),
 #undef LAYOUT
 };
 
@@ -241,7 +264,7 @@ static int check_layouts(struct cli_ctx *ctx, const struct datapath_maps *maps)
 		__u32 len = sizeof(info);
 		int err;
 
-		if (!l->key_size)
+		if (!l->type)
 			return cli_error(ctx, CLI_EXIT_ERROR,
 					 "%s: no layout known (weft bug)", name);
 		err = bpf_obj_get_info_by_fd(fds[i], &info, &len);

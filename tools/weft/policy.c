@@ -70,7 +70,7 @@ struct addr_vec {
 struct target {
 	union weft_addr src, dst;
 	uint16_t port;                 /* where policy sees it: the workload's */
-	struct policy_verdict tables, model;
+	struct weft_policy_verdict tables, model;
 };
 
 struct target_vec {
@@ -536,8 +536,8 @@ static int pair_sources(struct cli_ctx *ctx, struct explain *x)
 
 /* ---- deciding -------------------------------------------------------------- */
 
-static bool verdict_eq(const struct policy_verdict *a,
-		       const struct policy_verdict *b)
+static bool verdict_eq(const struct weft_policy_verdict *a,
+		       const struct weft_policy_verdict *b)
 {
 	return a->action == b->action && a->reason == b->reason &&
 	       a->flags == b->flags && a->policy == b->policy &&
@@ -547,19 +547,19 @@ static bool verdict_eq(const struct policy_verdict *a,
 
 static const char *action_str(__u8 action)
 {
-	return action == POLICY_ACTION_ALLOW ? "ALLOW" : "DENY";
+	return action == WEFT_POLICY_ACTION_ALLOW ? "ALLOW" : "DENY";
 }
 
 /* "DENY deny-match shop/x rule 0" for the disagreement error. */
 static void verdict_brief(const struct explain *x,
-			  const struct policy_verdict *v, char *buf, size_t len)
+			  const struct weft_policy_verdict *v, char *buf, size_t len)
 {
 	const struct policy_info *p = v->policy < x->ps.npolicies ?
 					      &x->ps.policies[v->policy] : NULL;
 
 	snprintf(buf, len, "%s %s%s %s%s%s rule %d, audit %d/%d",
 		 action_str(v->action), policy_reason_name(v->reason),
-		 v->flags & POLICY_F_AUDIT ? " +AUDIT" : "",
+		 v->flags & WEFT_POLICY_F_AUDIT ? " +AUDIT" : "",
 		 p ? p->ns : "-", p ? "/" : "", p ? p->name : "",
 		 (int)v->rule, (int)v->audit_policy, (int)v->audit_rule);
 }
@@ -675,7 +675,7 @@ static void json_policy(struct json_writer *w, const struct explain *x,
 	snprintf(key, sizeof(key), "%spolicy", pre);
 	json_kv_string(w, key, p ? name : NULL);
 	snprintf(key, sizeof(key), "%srule", pre);
-	if (p && rule != POLICY_NONE)
+	if (p && rule != WEFT_POLICY_NONE)
 		json_kv_u64(w, key, rule);
 	else
 		json_kv_null(w, key);
@@ -723,9 +723,9 @@ static int explain_json(struct cli_ctx *ctx, const struct explain *x)
 	json_array_begin(w);
 	for (size_t i = 0; i < x->to.n; i++) {
 		const struct target *t = &x->to.v[i];
-		const struct policy_verdict *v = &t->tables;
+		const struct weft_policy_verdict *v = &t->tables;
 		const struct policy_set_info *set = dst_set(&x->ps, &t->dst);
-		bool audit = v->flags & POLICY_F_AUDIT;
+		bool audit = v->flags & WEFT_POLICY_F_AUDIT;
 
 		json_object_begin(w);
 		json_kv_string(w, "address", cli_addr_str(&t->dst, a, sizeof(a)));
@@ -735,7 +735,7 @@ static int explain_json(struct cli_ctx *ctx, const struct explain *x)
 		json_identity(w, x, &t->dst);
 		json_kv_string(w, "source", cli_addr_str(&t->src, a, sizeof(a)));
 		json_kv_string(w, "verdict",
-			       v->action == POLICY_ACTION_ALLOW ? "allow" : "deny");
+			       v->action == WEFT_POLICY_ACTION_ALLOW ? "allow" : "deny");
 		json_kv_string(w, "reason", policy_reason_name(v->reason));
 		json_policy(w, x, "", v->policy, v->rule);
 		json_kv_bool(w, "audit", audit);
@@ -783,7 +783,7 @@ static void print_policy(const struct explain *x, const char *label,
 
 	printf("  %-8s %s/%s (%s)", label, p->ns, p->name,
 	       authz_action_str(p->action));
-	if (rule != POLICY_NONE)
+	if (rule != WEFT_POLICY_NONE)
 		printf(" rule %u", rule);
 	printf(", %s:%u", p->file, p->line);
 	if (line)
@@ -806,7 +806,7 @@ static int explain_text(const struct explain *x)
 	}
 	for (size_t i = 0; i < x->to.n; i++) {
 		const struct target *t = &x->to.v[i];
-		const struct policy_verdict *v = &t->tables;
+		const struct weft_policy_verdict *v = &t->tables;
 		const struct policy_set_info *set = dst_set(&x->ps, &t->dst);
 
 		printf("\nto       %s/%s: ",
@@ -817,11 +817,11 @@ static int explain_text(const struct explain *x)
 			printf("  source   %s\n",
 			       cli_addr_str(&t->src, a, sizeof(a)));
 		printf("  verdict  %s%s\n", action_str(v->action),
-		       v->flags & POLICY_F_AUDIT ? " + AUDIT" : "");
+		       v->flags & WEFT_POLICY_F_AUDIT ? " + AUDIT" : "");
 		printf("  reason   %s\n", policy_reason_name(v->reason));
 		if (v->policy < x->ps.npolicies)
 			print_policy(x, "policy", v->policy, v->rule);
-		if ((v->flags & POLICY_F_AUDIT) &&
+		if ((v->flags & WEFT_POLICY_F_AUDIT) &&
 		    v->audit_policy < x->ps.npolicies)
 			print_policy(x, "audit", v->audit_policy, v->audit_rule);
 		if (v->policy >= x->ps.npolicies && set && set->npolicies) {

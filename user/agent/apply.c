@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "apply.h"
+#include "apply_policy.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 
 #include "log.h"
 #include "maglev.h"
+#include "map_util.h"
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -45,32 +47,6 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
-static void copy_str(char *dst, size_t len, const char *src)
-{
-	size_t n = strnlen(src, len - 1);
-
-	memcpy(dst, src, n);
-	memset(dst + n, 0, len - n);
-}
-
-static int map_write(int fd, const void *key, const void *value,
-		     const char *what)
-{
-	if (bpf_map_update_elem(fd, key, value, BPF_ANY)) {
-		int err = -errno;
-
-		pr_warn("writing %s: %s%s\n", what, strerror(errno),
-			errno == E2BIG || errno == ENOMEM ? " (map full)" : "");
-		return err;
-	}
-	return 0;
-}
-
-static void map_remove(int fd, const void *key)
-{
-	(void)bpf_map_delete_elem(fd, key); /* already gone is fine */
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
@@ -81,64 +57,6 @@ static int cmp_u32(const void *a, const void *b)
 static bool u32_in(__u32 v, __u32 *sorted, size_t n)
 {
 	return find_in(&v, sorted, n, sizeof(v), cmp_u32) != NULL;
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
-}
-
-/* ---- id allocation --------------------------------------------------------- */
-
-/*
- * Ids 1..limit-1 (0 means none).  New ids continue after the highest one in
- * use and wrap, so an id freed by garbage collection is not handed out
- * again soon: sockets still open to an old backend count down its active
- * connections for a while.
- */
-struct id_pool {
-	unsigned char *used;
-	__u32 limit;
-	__u32 next;
-};
-
-static int id_pool_init(struct id_pool *p, __u32 limit)
-{
-	p->used = calloc(limit / 8 + 1, 1);
-	p->limit = limit;
-	p->next = 1;
-	return p->used ? 0 : -ENOMEM;
-}
-
-static void id_pool_free(struct id_pool *p)
-{
-	free(p->used);
-	p->used = NULL;
-}
-
-static void id_pool_mark(struct id_pool *p, __u32 id)
-{
-	if (id >= p->limit)
-		return;
-	p->used[id / 8] |= 1u << (id % 8);
-	if (id >= p->next)
-		p->next = id + 1;
-}
-
-static __u32 id_pool_take(struct id_pool *p)
-{
-	for (__u32 n = 0; n < p->limit; n++) {
-		__u32 id = (p->next + n) % p->limit;
-
-		if (id == 0 || (p->used[id / 8] & (1u << (id % 8))))
-			continue;
-		id_pool_mark(p, id);
-		return id;
-	}
-	return 0;
 }
 
 /* ---- what the maps hold now ------------------------------------------------ */
@@ -940,6 +858,15 @@ int apply_collect_garbage(const struct datapath_maps *maps)
 	free(live_clusters.v);
 	free(live_backends.v);
 	free(dead.v);
+	if (!err) {
+		/* the policy generation the last apply replaced */
+		int n = apply_policy_collect_garbage(maps);
+
+		if (n < 0)
+			err = n;
+		else
+			deleted += n;
+	}
 	if (err) {
 		pr_warn("garbage collection: %s\n", strerror(-err));
 		return err;

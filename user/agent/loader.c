@@ -15,6 +15,7 @@
 #include <weft/abi.h>
 
 #include "log.h"
+#include "policy.skel.h"
 #include "sock_lb.skel.h"
 #include "sockops.skel.h"
 #include "sysfs.h"
@@ -27,6 +28,7 @@
 struct loader {
 	struct sock_lb *lb;     /* cgroup sock_addr + sock_release */
 	struct sockops *ops;    /* cgroup sockops */
+	struct policy *pol;     /* cgroup_skb ingress: AuthorizationPolicy */
 	struct datapath_maps maps;
 	struct loader_features features;
 	int cgroup_fd;
@@ -144,7 +146,7 @@ static int loader_attach_all(struct loader *l, const char *cgroup_path,
 		pr_warn("%s: %s\n", path, strerror(-err));
 		return err;
 	}
-	struct bpf_object *objs[] = { l->lb->obj, l->ops->obj };
+	struct bpf_object *objs[] = { l->lb->obj, l->ops->obj, l->pol->obj };
 
 	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
 		bpf_object__for_each_program(prog, objs[i]) {
@@ -218,7 +220,8 @@ int loader_open(const char *cgroup_path, const char *pin_dir,
 	loader_probe(&l->features);
 	l->lb = sock_lb__open();
 	l->ops = sockops__open();
-	if (!l->lb || !l->ops) {
+	l->pol = policy__open();
+	if (!l->lb || !l->ops || !l->pol) {
 		err = -errno ?: -ENOMEM;
 		pr_warn("opening BPF objects: %s\n", strerror(-err));
 		goto err_destroy;
@@ -226,10 +229,12 @@ int loader_open(const char *cgroup_path, const char *pin_dir,
 	l->lb->rodata->have_set_retval = l->features.set_retval;
 	err = loader_set_pins(l->lb->obj, pin_dir);
 	err = err ?: loader_set_pins(l->ops->obj, pin_dir);
+	err = err ?: loader_set_pins(l->pol->obj, pin_dir);
 	if (err)
 		goto err_destroy;
 	err = sock_lb__load(l->lb);
 	err = err ?: sockops__load(l->ops);
+	err = err ?: policy__load(l->pol);
 	if (err) {
 		pr_warn("loading BPF programs: %s (a map pinned under %s with another layout? see docs/operations.md)\n",
 			strerror(-err), maps_dir);
@@ -242,6 +247,7 @@ int loader_open(const char *cgroup_path, const char *pin_dir,
 	return 0;
 
 err_destroy:
+	policy__destroy(l->pol);
 	sockops__destroy(l->ops);
 	sock_lb__destroy(l->lb);
 	close(l->cgroup_fd);
@@ -318,6 +324,7 @@ void loader_free(struct loader *l)
 	if (!l)
 		return;
 	/* pinned maps and links survive */
+	policy__destroy(l->pol);
 	sockops__destroy(l->ops);
 	sock_lb__destroy(l->lb);
 	if (l->cgroup_fd >= 0)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "apply.h"
+#include "apply_policy.h"
 #include "datapath.h"
 #include "lb.h"
 #include "loader.h"
@@ -27,6 +28,7 @@
 #include "mesh.h"
 #include "metrics.h"
 #include "node_config.h"
+#include "policy.h"
 #include "server.h"
 #include "sysfs.h"
 
@@ -42,6 +44,7 @@ struct agent {
 	char cgroup[PATH_MAX]; /* resolved */
 	struct loader *loader;
 	struct lb_state state; /* the config in force (for metric labels) */
+	struct policy_state policy; /* its AuthorizationPolicy tables */
 	struct server server;
 	struct agent_metrics metrics;
 };
@@ -85,42 +88,62 @@ static int copy_opt(char *dst, size_t len, const char *src, const char *what)
 	return 0;
 }
 
+/* The compiled config: routes and AuthorizationPolicy tables. */
+struct agent_compiled {
+	struct lb_state lb;
+	struct policy_state policy;
+};
+
+static void agent_compiled_free(struct agent_compiled *c)
+{
+	lb_state_free(&c->lb);
+	policy_state_free(&c->policy);
+}
+
 /*
- * Load and compile the config directory into *state.  Nothing is written:
+ * Load and compile the config directory into *out.  Nothing is written:
  * on error the reasons are logged as "file:line: ..." and the caller keeps
  * whatever is in force.
  */
-static int agent_compile(struct agent *a, struct lb_state *state)
+static int agent_compile(struct agent *a, struct agent_compiled *out)
 {
+	struct policy_opts opts = { .trust_domain = a->node.trust_domain };
 	struct mesh_config *cfg = NULL;
 	int err;
 
 	err = mesh_config_load_dir(a->node.config_dir, &cfg);
-	if (!err)
-		err = lb_compile(cfg, state);
+	err = err ?: lb_compile(cfg, &out->lb);
+	err = err ?: policy_compile(cfg, &out->lb, &opts, &out->policy);
 	mesh_config_free(cfg);
 	return err;
 }
 
-/* Apply *state; on success it becomes the state in force (moved). */
-static int agent_write(struct agent *a, struct lb_state *state)
+/* Apply *c; on success it becomes the config in force (moved). */
+static int agent_write(struct agent *a, struct agent_compiled *c)
 {
+	struct apply_policy_result pres;
 	struct apply_result res;
 	int err;
 
-	err = apply_state(loader_maps(a->loader), state, a->node.node_name,
+	err = apply_state(loader_maps(a->loader), &c->lb, a->node.node_name,
 			  &res);
+	err = err ?: apply_policy(loader_maps(a->loader), &c->policy,
+				  res.generation, &pres);
 	if (err) {
 		pr_warn("applying the config failed: %s\n", strerror(-err));
 		return err;
 	}
 	lb_state_free(&a->state);
-	a->state = *state;
-	memset(state, 0, sizeof(*state));
-	pr_info("ready: generation %llu, %u services, %u clusters, %u backends (services +%u -%u, clusters +%u, backends +%u, %u garbage collected)\n",
+	policy_state_free(&a->policy);
+	a->state = c->lb;
+	a->policy = c->policy;
+	memset(c, 0, sizeof(*c));
+	pr_info("ready: generation %llu, %u services, %u clusters, %u backends (services +%u -%u, clusters +%u, backends +%u, %u garbage collected); %u authorization policies (+%u -%u), %zu policy rows in generation %u\n",
 		(unsigned long long)res.generation, res.services, res.clusters,
 		res.backends, res.services_added, res.services_removed,
-		res.clusters_added, res.backends_added, res.garbage_collected);
+		res.clusters_added, res.backends_added, res.garbage_collected,
+		pres.policies, pres.policies_added, pres.policies_removed,
+		pres.rows, pres.gen);
 	return 0;
 }
 
@@ -131,19 +154,19 @@ static int agent_write(struct agent *a, struct lb_state *state)
  */
 static int agent_apply(struct agent *a)
 {
-	struct lb_state state = {};
+	struct agent_compiled c = {};
 	char reason[256];
 	int err;
 
 	log_capture_begin(reason, sizeof(reason));
-	err = agent_compile(a, &state);
+	err = agent_compile(a, &c);
 	log_capture_end();
 	if (err) {
 		pr_warn("config in %s rejected; the running config stays in force\n",
 			a->node.config_dir);
 		apply_record_rejection(loader_maps(a->loader), reason);
 	} else {
-		err = agent_write(a, &state);
+		err = agent_write(a, &c);
 	}
 	if (err) {
 		struct timespec ts;
@@ -152,24 +175,25 @@ static int agent_apply(struct agent *a)
 		a->metrics.last_error_ns = (uint64_t)ts.tv_sec * 1000000000ull +
 					   (uint64_t)ts.tv_nsec;
 	}
-	lb_state_free(&state);
+	agent_compiled_free(&c);
 	return err;
 }
 
 static int agent_check(struct agent *a)
 {
-	struct lb_state state = {};
+	struct agent_compiled c = {};
 	size_t backends = 0;
 	int err;
 
-	err = agent_compile(a, &state);
+	err = agent_compile(a, &c);
 	if (!err) {
-		for (size_t i = 0; i < state.nservices; i++)
-			backends += state.services[i].nbackends;
-		printf("%s: ok: %zu service ports, %zu backend endpoints\n",
-		       a->node.config_dir, state.nservices, backends);
+		for (size_t i = 0; i < c.lb.nservices; i++)
+			backends += c.lb.services[i].nbackends;
+		printf("%s: ok: %zu service ports, %zu backend endpoints, %zu authorization policies\n",
+		       a->node.config_dir, c.lb.nservices, backends,
+		       c.policy.npolicies);
 	}
-	lb_state_free(&state);
+	agent_compiled_free(&c);
 	return err;
 }
 
@@ -371,7 +395,7 @@ int main(int argc, char **argv)
 	/* Flags override the node config file, whatever their order. */
 	const char *node_file = NULL, *flag[OPT_UNINSTALL + 1] = {};
 	enum agent_mode mode = MODE_DAEMON;
-	struct lb_state state = {};
+	struct agent_compiled compiled = {};
 	struct agent a = {};
 	int opt, err, verbose = 0;
 
@@ -460,7 +484,7 @@ int main(int argc, char **argv)
 	}
 
 	/* A config that does not compile installs nothing at all. */
-	if (agent_compile(&a, &state)) {
+	if (agent_compile(&a, &compiled)) {
 		pr_warn("config in %s rejected; nothing installed\n",
 			a.node.config_dir);
 		return 1;
@@ -470,11 +494,11 @@ int main(int argc, char **argv)
 	if (sysfs_cgroup_resolve(a.node.cgroup_path, a.cgroup,
 				 sizeof(a.cgroup)) ||
 	    loader_open(a.cgroup, a.node.pin_dir, &a.loader)) {
-		lb_state_free(&state);
+		agent_compiled_free(&compiled);
 		return 1;
 	}
-	err = agent_write(&a, &state);
-	lb_state_free(&state);
+	err = agent_write(&a, &compiled);
+	agent_compiled_free(&compiled);
 	err = err ?: loader_attach(a.loader);
 	if (!err)
 		pr_info("node %s: datapath attached to %s, pinned under %s\n",
@@ -483,5 +507,6 @@ int main(int argc, char **argv)
 		err = agent_run(&a);
 	loader_free(a.loader);
 	lb_state_free(&a.state);
+	policy_state_free(&a.policy);
 	return err ? 1 : 0;
 }

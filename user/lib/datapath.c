@@ -43,6 +43,10 @@ const char *const datapath_map_names[] = {
 	"weft_backend_active", "weft_sock_revnat",   "weft_service_stats",
 	"weft_tcp_stats",     "weft_counters",       "weft_service_meta",
 	"weft_cluster_meta",  "weft_backend_meta",   "weft_agent_state",
+	"weft_policy_dst",    "weft_policy_ident",   "weft_policy_src_ident",
+	"weft_policy_src_net", "weft_policy_verdict", "weft_policy_config",
+	"weft_policy_stats",  "weft_policy_events",  "weft_netns",
+	"weft_policy_meta",   "weft_policy_ident_meta",
 	NULL,
 };
 
@@ -181,6 +185,8 @@ const char *weft_counter_name(unsigned int counter)
 		[WEFT_CNT_LB_PASSTHROUGH] = "lb_passthrough",
 		[WEFT_CNT_REVNAT_HIT] = "revnat_hit",
 		[WEFT_CNT_REVNAT_UPDATE_FAIL] = "revnat_update_fail",
+		[WEFT_CNT_POLICY_STATS_FULL] = "policy_stats_full",
+		[WEFT_CNT_POLICY_EVENTS_LOST] = "policy_events_lost",
 	};
 
 	return counter < WEFT_CNT__MAX && names[counter] ? names[counter]

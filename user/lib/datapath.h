@@ -34,6 +34,17 @@ struct datapath_maps {
 	int cluster_meta;   /* weft_cluster_meta */
 	int backend_meta;   /* weft_backend_meta */
 	int agent_state;    /* weft_agent_state */
+	int policy_dst;       /* weft_policy_*: include/weft/abi.h */
+	int policy_ident;
+	int policy_src_ident;
+	int policy_src_net;   /* LPM trie */
+	int policy_verdict;
+	int policy_config;
+	int policy_stats;     /* per-CPU */
+	int policy_events;    /* ring buffer */
+	int netns;            /* weft_netns */
+	int policy_meta;
+	int policy_ident_meta;
 };
 
 /* Map names in struct datapath_maps order; NULL-terminated. */

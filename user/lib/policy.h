@@ -55,128 +55,22 @@
 #define POLICY_ROOT_NAMESPACE "istio-system"
 #define POLICY_PRINCIPAL_MAX (LB_NAME_MAX + 2 * LB_NS_MAX + 8)
 
-#define POLICY_NONE 0xffffffffu     /* no policy / rule in a verdict */
 #define POLICY_SET_NONE 0           /* no policy applies (not in the map) */
-#define POLICY_IDENTITY_UNKNOWN 0   /* not a workload of the mesh */
-
-/* enforced_protos bits */
-#define POLICY_PROTO_TCP 0x1u
-#define POLICY_PROTO_UDP 0x2u
-
-/*
- * DENY is 0 so that a zeroed verdict denies.  Values and the reason enum
- * are shared with the datapath (per-reason counters) and `weft policy
- * explain`.
- */
-enum policy_action {
-	POLICY_ACTION_DENY = 0,
-	POLICY_ACTION_ALLOW = 1,
-};
-
-enum policy_reason {
-	POLICY_REASON_NO_POLICY = 0,     /* allow: no policy applies to dst */
-	POLICY_REASON_NOT_ENFORCED,      /* allow: protocol not enforced (UDP
-					  * by default: Istio authorizes TCP) */
-	POLICY_REASON_NO_ALLOW_POLICY,   /* allow: policies apply, none is an
-					  * ALLOW, no DENY matched */
-	POLICY_REASON_ALLOW_MATCH,       /* allow: policy/rule matched */
-	POLICY_REASON_DENY_MATCH,        /* deny: DENY policy/rule matched */
-	POLICY_REASON_NO_ALLOW_MATCH,    /* deny: ALLOW policies apply (maybe
-					  * without rules), none matched */
-	POLICY_REASON_ALLOW_L7_ONLY,     /* deny: no ALLOW matched; policy/rule
-					  * would on its L4 parts, but uses L7
-					  * fields, which never match at L4 */
-	POLICY_REASON_CUSTOM_UNSUPPORTED, /* deny: a CUSTOM policy/rule matched
-					  * on its L4 parts; ext_authz cannot
-					  * be asked at L4 (fail closed) */
-	POLICY_REASON_NO_ENTRY,          /* deny: tables incomplete */
-	POLICY_REASON__MAX,
-};
-
-#define POLICY_F_AUDIT 0x01 /* an AUDIT policy matched: audit_policy/rule */
 
 /* "no-policy", "allow-match", "custom-unsupported", ... */
-const char *policy_reason_name(enum policy_reason reason);
+const char *policy_reason_name(enum weft_policy_reason reason);
 
 /*
- * ---- map records -------------------------------------------------------
- * Fixed-width, explicitly padded, no pointers: these move unchanged into
- * include/weft/abi.h when the datapath lands.  Writers zero the padding
- * (hash keys compare bytewise).  Ports are in network order in keys.
+ * Table rows: what the agent writes into each map (records in
+ * include/weft/abi.h), sorted by key bytes.  Compiled with generation 0:
+ * the agent tags ids and keys with the generation it writes (see
+ * WEFT_POLICY_GEN_BIT).
  */
-
-/* weft_policy_verdict value; policy indexes policy_state.policies. */
-struct policy_verdict {
-	__u8 action;        /* enum policy_action */
-	__u8 reason;        /* enum policy_reason */
-	__u8 flags;         /* POLICY_F_* */
-	__u8 pad0;
-	__u32 policy;       /* deciding policy or POLICY_NONE */
-	__u32 rule;         /* its rule index or POLICY_NONE */
-	__u32 audit_policy; /* first matching AUDIT policy or POLICY_NONE */
-	__u32 audit_rule;
-	__u32 pad1;
-};
-
-/* weft_policy_dst: hash, destination workload address -> set. */
-struct policy_dst_key {
-	union weft_addr addr;
-};
-
-struct policy_dst_value {
-	__u32 set_id;       /* >= 1 */
-	__u32 pad;
-};
-
-/* weft_policy_ident: hash, workload address -> identity (>= 1). */
-struct policy_ident_key {
-	union weft_addr addr;
-};
-
-struct policy_ident_value {
-	__u32 identity;
-	__u32 pad;
-};
-
-/* weft_policy_src_ident: hash, (set, identity) -> identity class. */
-struct policy_src_ident_key {
-	__u32 set_id;
-	__u32 identity;     /* POLICY_IDENTITY_UNKNOWN included */
-};
-
-struct policy_class_value {
-	__u32 class_id;
-	__u32 pad;
-};
-
-/*
- * weft_policy_src_net: LPM trie, (set, source prefix) -> address class
- * (struct policy_class_value).  prefixlen counts the set id too:
- * 32 + the address prefix in 128-bit space (IPv4 is IPv4-mapped, so an
- * IPv4 /24 is 32 + 96 + 24).  addr has its host bits cleared.
- */
-struct policy_src_net_key {
-	__u32 prefixlen;
-	__u32 set_id;
-	union weft_addr addr;
-};
-
-/* weft_policy_verdict: hash; port 0 is the set's default for the pair. */
-struct policy_verdict_key {
-	__u32 set_id;
-	__u32 id_class;
-	__u32 ip_class;
-	__be16 port;
-	__u8 proto;         /* IPPROTO_TCP, IPPROTO_UDP */
-	__u8 pad;
-};
-
-/* Table rows: what the agent writes into each map, sorted by key bytes. */
-struct policy_dst_entry { struct policy_dst_key k; struct policy_dst_value v; };
-struct policy_ident_entry { struct policy_ident_key k; struct policy_ident_value v; };
-struct policy_src_ident_entry { struct policy_src_ident_key k; struct policy_class_value v; };
-struct policy_src_net_entry { struct policy_src_net_key k; struct policy_class_value v; };
-struct policy_verdict_entry { struct policy_verdict_key k; struct policy_verdict v; };
+struct policy_dst_entry { struct weft_policy_dst_key k; struct weft_policy_dst_value v; };
+struct policy_ident_entry { struct weft_policy_ident_key k; struct weft_policy_ident_value v; };
+struct policy_src_ident_entry { struct weft_policy_src_ident_key k; struct weft_policy_class_value v; };
+struct policy_src_net_entry { struct weft_policy_src_net_key k; struct weft_policy_class_value v; };
+struct policy_verdict_entry { struct weft_policy_verdict_key k; struct weft_policy_verdict v; };
 
 /* ---- compiled state (userspace) --------------------------------------- */
 
@@ -248,7 +142,7 @@ struct mesh_config;
  * scope: own namespace, the root namespace mesh-wide, narrowed by
  * selector; targetRefs and dry-run policies are not enforced.  Order:
  * CUSTOM (deny on its rules' L4 parts), DENY, no ALLOW -> allow, ALLOW
- * match -> allow, else deny.  AUDIT only sets POLICY_F_AUDIT.  L7 fields:
+ * match -> allow, else deny.  AUDIT only sets WEFT_POLICY_F_AUDIT.  L7 fields:
  * an ALLOW rule using any never matches; DENY, AUDIT and CUSTOM rules
  * match on their L4 parts alone.
  */
@@ -263,16 +157,16 @@ size_t policy_state_bytes(const struct policy_state *ps);
 /*
  * Decide src -> dst:port (host order)/proto with the tables only, making
  * the lookups listed at the top.  peer_identity: a proven identity that
- * overrides the address-derived one, or POLICY_IDENTITY_UNKNOWN to take it
+ * overrides the address-derived one, or WEFT_POLICY_IDENTITY_UNKNOWN to take it
  * from the address (policy_evaluate).  Returns 0.
  */
 int policy_evaluate_peer(const struct policy_state *ps, __u32 peer_identity,
 			 const union weft_addr *src,
 			 const union weft_addr *dst, uint16_t port,
-			 uint8_t proto, struct policy_verdict *out);
+			 uint8_t proto, struct weft_policy_verdict *out);
 int policy_evaluate(const struct policy_state *ps, const union weft_addr *src,
 		    const union weft_addr *dst, uint16_t port, uint8_t proto,
-		    struct policy_verdict *out);
+		    struct weft_policy_verdict *out);
 
 /* Identity id of a principal ("td/ns/x/sa/y"), 0 when none. */
 __u32 policy_identity_find(const struct policy_state *ps,
@@ -289,7 +183,7 @@ int policy_evaluate_model(const struct mesh_config *cfg,
 			  const struct policy_opts *opts,
 			  const union weft_addr *src,
 			  const union weft_addr *dst, uint16_t port,
-			  uint8_t proto, struct policy_verdict *out);
+			  uint8_t proto, struct weft_policy_verdict *out);
 
 /* ---- internals shared by policy*.c ------------------------------------- */
 
@@ -364,7 +258,7 @@ bool policy_applies(const struct istio_authz_policy *p, const char *root_ns,
  *   - replacing the tables: ids (sets, classes) are renumbered by every
  *     compile, so apply the new generation whole (second map set, then
  *     switch) rather than diffing rows;
- *   - per-reason counters indexed by enum policy_reason, audit events
+ *   - per-reason counters indexed by enum weft_policy_reason, audit events
  *     through the ring buffer.
  */
 

@@ -618,7 +618,7 @@ __u32 policy_identity_find(const struct policy_state *ps, const char *principal)
 		else
 			hi = mid;
 	}
-	return POLICY_IDENTITY_UNKNOWN;
+	return WEFT_POLICY_IDENTITY_UNKNOWN;
 }
 
 static int build_identities(struct compiler *c)
@@ -785,7 +785,7 @@ struct setc {                     /* scratch for one set */
 	VEC(uint32_t) idrep0;     /* class -> representative identity */
 	VEC(struct lpm_ent) ents;
 	VEC(uint32_t) iprep0;     /* class -> representative entry */
-	struct policy_verdict *m; /* [id0][ip0][port] */
+	struct weft_policy_verdict *m; /* [id0][ip0][port] */
 	uint32_t *id_final, *ip_final; /* class0 -> final */
 	size_t nid_final, nip_final;
 	uint32_t *id_rep_final, *ip_rep_final; /* final -> class0 rep */
@@ -1047,14 +1047,14 @@ static bool rule_port_true(const struct src_ctx *s, const struct lrule *r,
 	return any && group_true(s, &r->when, true, port);
 }
 
-static void verdict_init(struct policy_verdict *v)
+static void verdict_init(struct weft_policy_verdict *v)
 {
 	memset(v, 0, sizeof(*v));
-	v->policy = v->rule = v->audit_policy = v->audit_rule = POLICY_NONE;
+	v->policy = v->rule = v->audit_policy = v->audit_rule = WEFT_POLICY_NONE;
 }
 
-static void verdict_set(struct policy_verdict *v, enum policy_action a,
-			enum policy_reason r, const struct lrule *lr)
+static void verdict_set(struct weft_policy_verdict *v, enum weft_policy_action a,
+			enum weft_policy_reason r, const struct lrule *lr)
 {
 	v->action = (__u8)a;
 	v->reason = (__u8)r;
@@ -1068,12 +1068,12 @@ static void verdict_set(struct policy_verdict *v, enum policy_action a,
 static void pair_verdicts(const struct compiler *c, const struct dset *s,
 			  const struct setc *x, const struct src_ctx *sc,
 			  const uint32_t *cand, size_t ncand,
-			  struct policy_verdict *out)
+			  struct weft_policy_verdict *out)
 {
 	for (size_t k = 0; k <= x->ports.n; k++) {
 		uint16_t port = k < x->ports.n ? x->ports.v[k] : 0;
 		const struct lrule *first[CAT__MAX] = { 0 };
-		struct policy_verdict *v = &out[k];
+		struct weft_policy_verdict *v = &out[k];
 
 		for (size_t i = 0; i < ncand; i++) {
 			const struct lrule *r = &c->rules.v[cand[i]];
@@ -1083,30 +1083,30 @@ static void pair_verdicts(const struct compiler *c, const struct dset *s,
 		}
 		verdict_init(v);
 		if (first[CAT_AUDIT]) {
-			v->flags |= POLICY_F_AUDIT;
+			v->flags |= WEFT_POLICY_F_AUDIT;
 			v->audit_policy = first[CAT_AUDIT]->policy;
 			v->audit_rule = first[CAT_AUDIT]->rule;
 		}
 		if (first[CAT_CUSTOM])
-			verdict_set(v, POLICY_ACTION_DENY,
-				    POLICY_REASON_CUSTOM_UNSUPPORTED,
+			verdict_set(v, WEFT_POLICY_ACTION_DENY,
+				    WEFT_POLICY_REASON_CUSTOM_UNSUPPORTED,
 				    first[CAT_CUSTOM]);
 		else if (first[CAT_DENY])
-			verdict_set(v, POLICY_ACTION_DENY,
-				    POLICY_REASON_DENY_MATCH, first[CAT_DENY]);
+			verdict_set(v, WEFT_POLICY_ACTION_DENY,
+				    WEFT_POLICY_REASON_DENY_MATCH, first[CAT_DENY]);
 		else if (!s->has_allow)
-			verdict_set(v, POLICY_ACTION_ALLOW,
-				    POLICY_REASON_NO_ALLOW_POLICY, NULL);
+			verdict_set(v, WEFT_POLICY_ACTION_ALLOW,
+				    WEFT_POLICY_REASON_NO_ALLOW_POLICY, NULL);
 		else if (first[CAT_ALLOW])
-			verdict_set(v, POLICY_ACTION_ALLOW,
-				    POLICY_REASON_ALLOW_MATCH, first[CAT_ALLOW]);
+			verdict_set(v, WEFT_POLICY_ACTION_ALLOW,
+				    WEFT_POLICY_REASON_ALLOW_MATCH, first[CAT_ALLOW]);
 		else if (first[CAT_ALLOW_L7])
-			verdict_set(v, POLICY_ACTION_DENY,
-				    POLICY_REASON_ALLOW_L7_ONLY,
+			verdict_set(v, WEFT_POLICY_ACTION_DENY,
+				    WEFT_POLICY_REASON_ALLOW_L7_ONLY,
 				    first[CAT_ALLOW_L7]);
 		else
-			verdict_set(v, POLICY_ACTION_DENY,
-				    POLICY_REASON_NO_ALLOW_MATCH, NULL);
+			verdict_set(v, WEFT_POLICY_ACTION_DENY,
+				    WEFT_POLICY_REASON_NO_ALLOW_MATCH, NULL);
 	}
 }
 
@@ -1155,7 +1155,7 @@ static int merge_classes(struct setc *x)
 {
 	size_t nid = x->idrep0.n, nip = x->iprep0.n, np = x->ports.n + 1;
 	size_t row = nip * np;
-	struct policy_verdict *col = NULL;
+	struct weft_policy_verdict *col = NULL;
 	int err = 0;
 
 	x->id_final = calloc(nid + 1, sizeof(uint32_t));
@@ -1269,10 +1269,10 @@ static int emit_set(struct compiler *c, uint32_t set_id, struct setc *x)
 	/* verdicts: every final pair, port 0 plus ports that differ */
 	for (size_t fi = 0; fi < x->nid_final; fi++) {
 		for (size_t fj = 0; fj < x->nip_final; fj++) {
-			const struct policy_verdict *row =
+			const struct weft_policy_verdict *row =
 				&x->m[(x->id_rep_final[fi] * nip +
 				       x->ip_rep_final[fj]) * np];
-			const struct policy_verdict *def = &row[np - 1];
+			const struct weft_policy_verdict *def = &row[np - 1];
 
 			for (size_t k = 0; k < np; k++) {
 				struct policy_verdict_entry e = { 0 };
@@ -1280,8 +1280,8 @@ static int emit_set(struct compiler *c, uint32_t set_id, struct setc *x)
 				if (k < np - 1 &&
 				    !memcmp(&row[k], def, sizeof(*def)))
 					continue;
-				for (__u32 proto_bit = POLICY_PROTO_TCP;
-				     proto_bit <= POLICY_PROTO_UDP;
+				for (__u32 proto_bit = WEFT_POLICY_PROTO_TCP;
+				     proto_bit <= WEFT_POLICY_PROTO_UDP;
 				     proto_bit <<= 1) {
 					if (!(ps->enforced_protos & proto_bit))
 						continue;
@@ -1291,7 +1291,7 @@ static int emit_set(struct compiler *c, uint32_t set_id, struct setc *x)
 					e.k.ip_class = ipnum[fj];
 					e.k.port = htons(k < np - 1 ?
 							 x->ports.v[k] : 0);
-					e.k.proto = proto_bit == POLICY_PROTO_TCP ?
+					e.k.proto = proto_bit == WEFT_POLICY_PROTO_TCP ?
 						    IPPROTO_TCP : IPPROTO_UDP;
 					e.v = row[k];
 					if ((err = VEC_PUSH(ve, e)))
@@ -1474,22 +1474,22 @@ out:
 
 static int cmp_dst(const void *a, const void *b)
 {
-	return cmp_key(a, b, sizeof(struct policy_dst_key));
+	return cmp_key(a, b, sizeof(struct weft_policy_dst_key));
 }
 
 static int cmp_src_ident(const void *a, const void *b)
 {
-	return cmp_key(a, b, sizeof(struct policy_src_ident_key));
+	return cmp_key(a, b, sizeof(struct weft_policy_src_ident_key));
 }
 
 static int cmp_src_net(const void *a, const void *b)
 {
-	return cmp_key(a, b, sizeof(struct policy_src_net_key));
+	return cmp_key(a, b, sizeof(struct weft_policy_src_net_key));
 }
 
 static int cmp_verdict(const void *a, const void *b)
 {
-	return cmp_key(a, b, sizeof(struct policy_verdict_key));
+	return cmp_key(a, b, sizeof(struct weft_policy_verdict_key));
 }
 
 static int fill_info(struct compiler *c)
@@ -1531,7 +1531,7 @@ int policy_compile(const struct mesh_config *cfg, const struct lb_state *lb,
 	if (!c.o.root_ns)
 		c.o.root_ns = POLICY_ROOT_NAMESPACE;
 	if (!c.o.enforced_protos)
-		c.o.enforced_protos = POLICY_PROTO_TCP;
+		c.o.enforced_protos = WEFT_POLICY_PROTO_TCP;
 	snprintf(out->trust_domain, sizeof(out->trust_domain), "%s",
 		 c.o.trust_domain);
 	out->enforced_protos = c.o.enforced_protos;

@@ -18,16 +18,16 @@
 #include "mesh-t.h"
 #include "policy.h"
 
-static void verdict_init(struct policy_verdict *v)
+static void verdict_init(struct weft_policy_verdict *v)
 {
 	memset(v, 0, sizeof(*v));
-	v->policy = v->rule = v->audit_policy = v->audit_rule = POLICY_NONE;
+	v->policy = v->rule = v->audit_policy = v->audit_rule = WEFT_POLICY_NONE;
 }
 
 static __u32 proto_bit(uint8_t proto)
 {
-	return proto == IPPROTO_TCP ? POLICY_PROTO_TCP :
-	       proto == IPPROTO_UDP ? POLICY_PROTO_UDP : 0;
+	return proto == IPPROTO_TCP ? WEFT_POLICY_PROTO_TCP :
+	       proto == IPPROTO_UDP ? WEFT_POLICY_PROTO_UDP : 0;
 }
 
 /* ---- table lookups -------------------------------------------------------- */
@@ -58,17 +58,17 @@ static const void *map_lookup(const void *rows, size_t n, size_t row_size,
 		   sizeof((ps)->tbl->k))
 
 /* The LPM trie lookup: the longest prefix of (set, addr) present. */
-static const struct policy_class_value *
+static const struct weft_policy_class_value *
 lpm_lookup(const struct policy_state *ps, __u32 set_id,
 	   const union weft_addr *addr)
 {
 	for (int plen = 128; plen >= 0; plen--) {
-		struct policy_src_net_key k = {
+		struct weft_policy_src_net_key k = {
 			.prefixlen = 32 + (__u32)plen,
 			.set_id = set_id,
 			.addr = *addr,
 		};
-		const struct policy_class_value *v;
+		const struct weft_policy_class_value *v;
 
 		policy_addr_mask(&k.addr, (unsigned int)plen);
 		v = LOOKUP(ps, src_net, &k);
@@ -81,31 +81,31 @@ lpm_lookup(const struct policy_state *ps, __u32 set_id,
 int policy_evaluate_peer(const struct policy_state *ps, __u32 peer_identity,
 			 const union weft_addr *src,
 			 const union weft_addr *dst, uint16_t port,
-			 uint8_t proto, struct policy_verdict *out)
+			 uint8_t proto, struct weft_policy_verdict *out)
 {
-	struct policy_dst_key dk = { .addr = *dst };
-	struct policy_ident_key ik = { .addr = *src };
-	struct policy_src_ident_key sk = { 0 };
-	struct policy_verdict_key vk = { 0 };
-	const struct policy_dst_value *dv;
-	const struct policy_ident_value *iv;
-	const struct policy_class_value *cv, *nv;
-	const struct policy_verdict *v;
+	struct weft_policy_dst_key dk = { .addr = *dst };
+	struct weft_policy_ident_key ik = { .addr = *src };
+	struct weft_policy_src_ident_key sk = { 0 };
+	struct weft_policy_verdict_key vk = { 0 };
+	const struct weft_policy_dst_value *dv;
+	const struct weft_policy_ident_value *iv;
+	const struct weft_policy_class_value *cv, *nv;
+	const struct weft_policy_verdict *v;
 
 	verdict_init(out);
-	out->action = POLICY_ACTION_ALLOW;
+	out->action = WEFT_POLICY_ACTION_ALLOW;
 	if (!(ps->enforced_protos & proto_bit(proto))) {
-		out->reason = POLICY_REASON_NOT_ENFORCED;
+		out->reason = WEFT_POLICY_REASON_NOT_ENFORCED;
 		return 0;
 	}
 	dv = LOOKUP(ps, dst, &dk);
 	if (!dv) {
-		out->reason = POLICY_REASON_NO_POLICY;
+		out->reason = WEFT_POLICY_REASON_NO_POLICY;
 		return 0;
 	}
-	if (peer_identity == POLICY_IDENTITY_UNKNOWN) {
+	if (peer_identity == WEFT_POLICY_IDENTITY_UNKNOWN) {
 		iv = LOOKUP(ps, ident, &ik);
-		peer_identity = iv ? iv->identity : POLICY_IDENTITY_UNKNOWN;
+		peer_identity = iv ? iv->identity : WEFT_POLICY_IDENTITY_UNKNOWN;
 	}
 	sk.set_id = dv->set_id;
 	sk.identity = peer_identity;
@@ -122,8 +122,8 @@ int policy_evaluate_peer(const struct policy_state *ps, __u32 peer_identity,
 		v = LOOKUP(ps, verdicts, &vk);
 	}
 	if (!v) {
-		out->action = POLICY_ACTION_DENY;
-		out->reason = POLICY_REASON_NO_ENTRY;
+		out->action = WEFT_POLICY_ACTION_DENY;
+		out->reason = WEFT_POLICY_REASON_NO_ENTRY;
 		return 0;
 	}
 	*out = *v;
@@ -132,9 +132,9 @@ int policy_evaluate_peer(const struct policy_state *ps, __u32 peer_identity,
 
 int policy_evaluate(const struct policy_state *ps, const union weft_addr *src,
 		    const union weft_addr *dst, uint16_t port, uint8_t proto,
-		    struct policy_verdict *out)
+		    struct weft_policy_verdict *out)
 {
-	return policy_evaluate_peer(ps, POLICY_IDENTITY_UNKNOWN, src, dst,
+	return policy_evaluate_peer(ps, WEFT_POLICY_IDENTITY_UNKNOWN, src, dst,
 				    port, proto, out);
 }
 
@@ -345,7 +345,7 @@ static struct hit first_match(const struct mesh_config *cfg,
 			      const bool *applies, enum istio_authz_action a,
 			      enum l7sel sel, struct conn *x)
 {
-	struct hit h = { false, POLICY_NONE, POLICY_NONE };
+	struct hit h = { false, WEFT_POLICY_NONE, WEFT_POLICY_NONE };
 
 	for (size_t i = 0; i < cfg->nauthz_policies; i++) {
 		const struct istio_authz_policy *p = &cfg->authz_policies[i];
@@ -367,8 +367,8 @@ static struct hit first_match(const struct mesh_config *cfg,
 	return h;
 }
 
-static void decide(struct policy_verdict *v, enum policy_action a,
-		   enum policy_reason r, const struct hit *h)
+static void decide(struct weft_policy_verdict *v, enum weft_policy_action a,
+		   enum weft_policy_reason r, const struct hit *h)
 {
 	v->action = (__u8)a;
 	v->reason = (__u8)r;
@@ -383,7 +383,7 @@ int policy_evaluate_model(const struct mesh_config *cfg,
 			  const struct policy_opts *opts,
 			  const union weft_addr *src,
 			  const union weft_addr *dst, uint16_t port,
-			  uint8_t proto, struct policy_verdict *out)
+			  uint8_t proto, struct weft_policy_verdict *out)
 {
 	struct policy_opts o = opts ? *opts : (struct policy_opts){ 0 };
 	const struct lb_workload *dw, *sw;
@@ -402,11 +402,11 @@ int policy_evaluate_model(const struct mesh_config *cfg,
 	if (!o.root_ns)
 		o.root_ns = POLICY_ROOT_NAMESPACE;
 	if (!o.enforced_protos)
-		o.enforced_protos = POLICY_PROTO_TCP;
+		o.enforced_protos = WEFT_POLICY_PROTO_TCP;
 	verdict_init(out);
-	out->action = POLICY_ACTION_ALLOW;
+	out->action = WEFT_POLICY_ACTION_ALLOW;
 	if (!(o.enforced_protos & proto_bit(proto))) {
-		out->reason = POLICY_REASON_NOT_ENFORCED;
+		out->reason = WEFT_POLICY_REASON_NOT_ENFORCED;
 		return 0;
 	}
 	/* "A policy covers its own namespace; in the root namespace it
@@ -432,7 +432,7 @@ int policy_evaluate_model(const struct mesh_config *cfg,
 		}
 	}
 	if (!any) {
-		out->reason = POLICY_REASON_NO_POLICY;
+		out->reason = WEFT_POLICY_REASON_NO_POLICY;
 		goto out;
 	}
 	/* §5: the peer's identity, from its address until mTLS proves it */
@@ -448,41 +448,41 @@ int policy_evaluate_model(const struct mesh_config *cfg,
 	/* "AUDIT only marks the request." */
 	h = first_match(cfg, applies, ISTIO_AUTHZ_AUDIT, L7_ANY, &x);
 	if (h.found) {
-		out->flags |= POLICY_F_AUDIT;
+		out->flags |= WEFT_POLICY_F_AUDIT;
 		out->audit_policy = h.policy;
 		out->audit_rule = h.rule;
 	}
 	/* 1. CUSTOM: the provider cannot be asked at L4: fail closed */
 	h = first_match(cfg, applies, ISTIO_AUTHZ_CUSTOM, L7_ANY, &x);
 	if (h.found) {
-		decide(out, POLICY_ACTION_DENY,
-		       POLICY_REASON_CUSTOM_UNSUPPORTED, &h);
+		decide(out, WEFT_POLICY_ACTION_DENY,
+		       WEFT_POLICY_REASON_CUSTOM_UNSUPPORTED, &h);
 		goto out;
 	}
 	/* 2. "Any matching DENY: deny." (L7 parts dropped: matches more) */
 	h = first_match(cfg, applies, ISTIO_AUTHZ_DENY, L7_ANY, &x);
 	if (h.found) {
-		decide(out, POLICY_ACTION_DENY, POLICY_REASON_DENY_MATCH, &h);
+		decide(out, WEFT_POLICY_ACTION_DENY, WEFT_POLICY_REASON_DENY_MATCH, &h);
 		goto out;
 	}
 	/* 3. "No ALLOW policies on the workload: allow." */
 	if (!any_allow) {
-		decide(out, POLICY_ACTION_ALLOW, POLICY_REASON_NO_ALLOW_POLICY,
+		decide(out, WEFT_POLICY_ACTION_ALLOW, WEFT_POLICY_REASON_NO_ALLOW_POLICY,
 		       NULL);
 		goto out;
 	}
 	/* 4. "Any ALLOW matches: allow." Rules with L7 fields never do. */
 	h = first_match(cfg, applies, ISTIO_AUTHZ_ALLOW, L7_WITHOUT, &x);
 	if (h.found) {
-		decide(out, POLICY_ACTION_ALLOW, POLICY_REASON_ALLOW_MATCH, &h);
+		decide(out, WEFT_POLICY_ACTION_ALLOW, WEFT_POLICY_REASON_ALLOW_MATCH, &h);
 		goto out;
 	}
 	/* 5. "Otherwise: deny." Say so when an L7 rule would have allowed. */
 	h = first_match(cfg, applies, ISTIO_AUTHZ_ALLOW, L7_WITH, &x);
 	if (h.found)
-		decide(out, POLICY_ACTION_DENY, POLICY_REASON_ALLOW_L7_ONLY, &h);
+		decide(out, WEFT_POLICY_ACTION_DENY, WEFT_POLICY_REASON_ALLOW_L7_ONLY, &h);
 	else
-		decide(out, POLICY_ACTION_DENY, POLICY_REASON_NO_ALLOW_MATCH,
+		decide(out, WEFT_POLICY_ACTION_DENY, WEFT_POLICY_REASON_NO_ALLOW_MATCH,
 		       NULL);
 out:
 	free(applies);

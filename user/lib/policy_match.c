@@ -14,21 +14,21 @@
 #include "mesh-t.h"
 #include "policy.h"
 
-static const char *const reason_names[POLICY_REASON__MAX] = {
-	[POLICY_REASON_NO_POLICY] = "no-policy",
-	[POLICY_REASON_NOT_ENFORCED] = "not-enforced",
-	[POLICY_REASON_NO_ALLOW_POLICY] = "no-allow-policy",
-	[POLICY_REASON_ALLOW_MATCH] = "allow-match",
-	[POLICY_REASON_DENY_MATCH] = "deny-match",
-	[POLICY_REASON_NO_ALLOW_MATCH] = "no-allow-match",
-	[POLICY_REASON_ALLOW_L7_ONLY] = "allow-l7-only",
-	[POLICY_REASON_CUSTOM_UNSUPPORTED] = "custom-unsupported",
-	[POLICY_REASON_NO_ENTRY] = "no-entry",
+static const char *const reason_names[WEFT_POLICY_REASON__MAX] = {
+	[WEFT_POLICY_REASON_NO_POLICY] = "no-policy",
+	[WEFT_POLICY_REASON_NOT_ENFORCED] = "not-enforced",
+	[WEFT_POLICY_REASON_NO_ALLOW_POLICY] = "no-allow-policy",
+	[WEFT_POLICY_REASON_ALLOW_MATCH] = "allow-match",
+	[WEFT_POLICY_REASON_DENY_MATCH] = "deny-match",
+	[WEFT_POLICY_REASON_NO_ALLOW_MATCH] = "no-allow-match",
+	[WEFT_POLICY_REASON_ALLOW_L7_ONLY] = "allow-l7-only",
+	[WEFT_POLICY_REASON_CUSTOM_UNSUPPORTED] = "custom-unsupported",
+	[WEFT_POLICY_REASON_NO_ENTRY] = "no-entry",
 };
 
-const char *policy_reason_name(enum policy_reason reason)
+const char *policy_reason_name(enum weft_policy_reason reason)
 {
-	if ((unsigned int)reason >= POLICY_REASON__MAX)
+	if ((unsigned int)reason >= WEFT_POLICY_REASON__MAX)
 		return "unknown";
 	return reason_names[reason];
 }
