@@ -967,11 +967,12 @@ void sb_data(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/selftests/data/e2e/%s", test_repo_dir(), name);
 }
 
-int sb_testsrv_start(struct sb_proc *p, const struct sb_host *h,
-		     const char *name, int tcp_port, int udp_port)
+int sb_testsrv_start_in(struct sb_proc *p, const struct sb_host *h,
+			const char *cgroup, const char *name,
+			const int tcp_ports[], int udp_port)
 {
-	char bin[PATH_MAX], eps[4][80], what[32];
-	struct sb_place at = { .netns = h->netns };
+	char bin[PATH_MAX], eps[2 * (SB_TESTSRV_PORTS + 1)][80], what[32];
+	struct sb_place at = { .cgroup = cgroup, .netns = h->netns };
 	struct argv_buf a = {};
 	int err, n = 0;
 
@@ -983,11 +984,12 @@ int sb_testsrv_start(struct sb_proc *p, const struct sb_host *h,
 	av_add(&a, bin);
 	av_add(&a, "--name");
 	av_add(&a, name);
-	for (int udp = 0; udp < 2; udp++) {
-		int port = udp ? udp_port : tcp_port;
+	for (int i = 0; i <= SB_TESTSRV_PORTS; i++) {
+		bool udp = i == SB_TESTSRV_PORTS || !tcp_ports[i];
+		int port = udp ? udp_port : tcp_ports[i];
 
 		if (!port)
-			continue;
+			break;
 		if (h->ip4[0]) {
 			snprintf(eps[n], sizeof(eps[n]), "%s:%d", h->ip4, port);
 			av_add(&a, udp ? "--udp" : "--tcp");
@@ -998,10 +1000,20 @@ int sb_testsrv_start(struct sb_proc *p, const struct sb_host *h,
 			av_add(&a, udp ? "--udp" : "--tcp");
 			av_add(&a, eps[n++]);
 		}
+		if (udp)
+			break;
 	}
 	snprintf(what, sizeof(what), "testsrv-%s", name);
 	err = sb_spawn(p, &at, what, a.v);
 	return err ? err : sb_proc_wait_log(p, ": ready", 5000);
+}
+
+int sb_testsrv_start(struct sb_proc *p, const struct sb_host *h,
+		     const char *name, int tcp_port, int udp_port)
+{
+	const int tcp[] = { tcp_port, 0 };
+
+	return sb_testsrv_start_in(p, h, NULL, name, tcp, udp_port);
 }
 
 int sb_agent_init(struct sb_agent *a, const char *what, const char *netns,

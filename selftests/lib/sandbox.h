@@ -196,6 +196,13 @@ void sb_data(char *buf, size_t len, const char *name);
 int sb_testsrv_start(struct sb_proc *p, const struct sb_host *h,
 		     const char *name, int tcp_port, int udp_port);
 
+/* The same in cgroup (NULL: the test's), TCP on every port of tcp_ports
+ * (0-terminated, at most SB_TESTSRV_PORTS). */
+#define SB_TESTSRV_PORTS 4
+int sb_testsrv_start_in(struct sb_proc *p, const struct sb_host *h,
+			const char *cgroup, const char *name,
+			const int tcp_ports[], int udp_port);
+
 /* One weftd, its cgroup, pins, config and metrics endpoint. */
 struct sb_agent {
 	char what[16];
