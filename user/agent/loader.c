@@ -309,6 +309,21 @@ int loader_install(const char *cgroup_path, const char *pin_dir,
 	return err;
 }
 
+int loader_prog_fd(const struct loader *l, const char *name)
+{
+	const struct bpf_object *objs[] = { l->lb->obj, l->ops->obj,
+					    l->pol->obj };
+
+	for (size_t i = 0; i < sizeof(objs) / sizeof(objs[0]); i++) {
+		struct bpf_program *prog =
+			bpf_object__find_program_by_name(objs[i], name);
+
+		if (prog)
+			return bpf_program__fd(prog);
+	}
+	return -ENOENT;
+}
+
 const struct datapath_maps *loader_maps(const struct loader *l)
 {
 	return &l->maps;

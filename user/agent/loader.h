@@ -42,6 +42,10 @@ int loader_attach(struct loader *l);
 int loader_install(const char *cgroup_path, const char *pin_dir,
 		   struct loader **out);
 
+/* fd of the loaded program `name` (e.g. "weft_policy_ingress"), owned by
+ * the loader; -ENOENT when no object has it.  For BPF_PROG_TEST_RUN. */
+int loader_prog_fd(const struct loader *l, const char *name);
+
 /* The map fds of the installed datapath (owned by the loader). */
 const struct datapath_maps *loader_maps(const struct loader *l);
 const struct loader_features *loader_features(const struct loader *l);
