@@ -10,7 +10,7 @@
  * The lookup chain for a connection src -> dst:port/proto (policy_evaluate
  * makes exactly these lookups):
  *
- *   0. proto not in enforced_protos (a const volatile global)
+ *   0. proto not in enforced_protos (weft_policy_config)
  *                                        -> ALLOW, NOT_ENFORCED
  *   1. weft_policy_dst[dst]              -> set id; miss: ALLOW, NO_POLICY
  *   2. peer identity: the socket's proven identity (mTLS, later: socket
@@ -243,23 +243,9 @@ bool policy_applies(const struct istio_authz_policy *p, const char *root_ns,
 		    const char *wl_ns, const struct policy_wl_labels *l);
 
 /*
- * For the datapath (not done here):
- *   - move the records above into include/weft/abi.h unchanged; maps:
- *     weft_policy_dst and weft_policy_ident (hash, one row per workload
- *     address), weft_policy_src_ident (hash), weft_policy_src_net
- *     (LPM_TRIE, BPF_F_NO_PREALLOC), weft_policy_verdict (hash);
- *     enforced_protos as a const volatile global;
- *   - where: the destination's node (inbound, cgroup sock_ops / a tc
- *     hook on the pod side) sees the true source address; at the client's
- *     connect() the source may not be bound yet, so identity there must
- *     come from the socket's cgroup/netns, not the address;
- *   - a proven identity: socket storage keyed by the connection, written
- *     after the mTLS handshake, consulted before weft_policy_ident;
- *   - replacing the tables: ids (sets, classes) are renumbered by every
- *     compile, so apply the new generation whole (second map set, then
- *     switch) rather than diffing rows;
- *   - per-reason counters indexed by enum weft_policy_reason, audit events
- *     through the ring buffer.
+ * The datapath: bpf/lib/policy.h makes the lookups above on the
+ * weft_policy_* maps, which user/agent/apply_policy.c fills a generation at
+ * a time (see include/weft/abi.h and docs/design.md).
  */
 
 #endif /* WEFT_POLICY_H */
