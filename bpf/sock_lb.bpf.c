@@ -79,7 +79,8 @@ static __always_inline bool sock_policy_allows(struct bpf_sock_addr *ctx,
 	c.dst = *dst;
 	c.dport = port;
 	c.proto = (__u8)proto;
-	return policy_check(cfg, &c, bpf_get_current_cgroup_id()) ==
+	return policy_check(cfg, &c,
+			    have_current_cgroup_id ? bpf_get_current_cgroup_id() : 0) ==
 	       WEFT_POLICY_ACTION_ALLOW;
 }
 

@@ -14,6 +14,9 @@
 
 /* Set by the agent before load when the kernel has bpf_set_retval (5.18). */
 const volatile bool have_set_retval = false;
+/* ... and bpf_get_current_cgroup_id in sock_addr programs (policy events
+ * name the client's cgroup; 0 without it). */
+const volatile bool have_current_cgroup_id = false;
 
 enum lb_verdict {
 	LB_PASS = 0,   /* not a service (or PASSTHROUGH): leave it alone */

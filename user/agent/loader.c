@@ -42,6 +42,11 @@ static void loader_probe(struct loader_features *f)
 						BPF_FUNC_set_retval, NULL) > 0;
 	pr_debug("feature bpf_set_retval in sock_addr: %s\n",
 		 f->set_retval ? "yes" : "no (refusals report EPERM)");
+	f->current_cgroup_id =
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+					BPF_FUNC_get_current_cgroup_id, NULL) > 0;
+	pr_debug("feature bpf_get_current_cgroup_id in sock_addr: %s\n",
+		 f->current_cgroup_id ? "yes" : "no (connect events carry cgroup 0)");
 }
 
 /*
@@ -227,6 +232,7 @@ int loader_open(const char *cgroup_path, const char *pin_dir,
 		goto err_destroy;
 	}
 	l->lb->rodata->have_set_retval = l->features.set_retval;
+	l->lb->rodata->have_current_cgroup_id = l->features.current_cgroup_id;
 	err = loader_set_pins(l->lb->obj, pin_dir);
 	err = err ?: loader_set_pins(l->ops->obj, pin_dir);
 	err = err ?: loader_set_pins(l->pol->obj, pin_dir);

@@ -17,6 +17,7 @@ struct loader;
 
 struct loader_features {
 	bool set_retval; /* bpf_set_retval in cgroup sock_addr programs (5.18) */
+	bool current_cgroup_id; /* bpf_get_current_cgroup_id there too */
 };
 
 /*
