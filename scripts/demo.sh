@@ -15,8 +15,12 @@
 #   4. starts weftd on the cgroup and sends real traffic with curl and
 #      socat through the VIPs from the client, which runs inside the
 #      cgroup; shifts tcp-echo's traffic live by editing the VirtualService;
-#   5. prints `weft service list`, `weft stats` and a few metrics;
-#   6. removes everything (also on error or Ctrl-C): processes, pins and
+#   5. applies an AuthorizationPolicy (ratings accepts reviews only) and
+#      shows it enforced in the kernel: the client's connect() fails with
+#      EACCES, the same client without weft has its SYN dropped at ratings,
+#      `weft monitor` streams the denies, `weft policy explain` says why;
+#   6. prints `weft service list`, `weft stats` and a few metrics;
+#   7. removes everything (also on error or Ctrl-C): processes, pins and
 #      links, namespaces, cgroup.
 #
 # Nothing touches the machine's own interfaces, routes or cgroups.
@@ -68,14 +72,18 @@ for h in "${hosts[@]}"; do
 	sb_host "$name" "$ip"
 	port=9080
 	case $name in tcp-echo-*) port=9000 ;; esac
+	# ratings listens inside the mesh cgroup: the policy below is
+	# enforced where its SYNs arrive
+	cg=-
+	[ "$name" = ratings-v1 ] && cg=$CG
 	if [ "$name" != sleep ]; then
-		sb_spawn "$SB_RUN_DIR/$name.log" - "$(sb_name "$name")" \
+		sb_spawn "$SB_RUN_DIR/$name.log" "$cg" "$(sb_name "$name")" \
 			"$TESTSRV" --name "$name" --tcp "$ip:$port"
 		sb_wait_for "$SB_RUN_DIR/$name.log" ": ready" 5 ||
 			{ cat "$SB_RUN_DIR/$name.log"; exit 1; }
 	fi
 	printf '  %-15s %-11s %s\n' "$name" "$ip" \
-		"$([ "$name" = sleep ] && echo 'client, in the mesh cgroup' || echo "testsrv :$port")"
+		"$([ "$name" = sleep ] && echo 'client, in the mesh cgroup' || echo "testsrv :$port$([ "$cg" = - ] || echo ', in the mesh cgroup')")"
 done
 CLIENT_NS=$(sb_name sleep)
 
@@ -164,6 +172,20 @@ status:
   podIP: 10.201.4.1
   podIPs:
   - ip: 10.201.4.1
+EOF
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: sleep-7656cf8794-9b5lx
+  namespace: bookinfo
+  labels: {app: sleep}
+spec:
+  serviceAccountName: sleep
+  containers: [{name: sleep, image: curlimages/curl}]
+status:
+  phase: Running
+  podIP: 10.201.0.2
 EOF
 } >"$CONF/ratings.yaml"
 cat >"$CONF/details.yaml" <<'EOF'
@@ -270,7 +292,7 @@ EOF
 tcp_echo_route 80 20 >"$CONF/tcp-echo-route.yaml"
 printf '  %-19s %-16s %s\n' productpage.yaml "10.96.0.10:9080" "Service + EndpointSlice (1 pod)" \
 	reviews.yaml "10.96.0.11:9080" "Service + EndpointSlice (v1, v2, v3)" \
-	ratings.yaml "10.96.0.12:9080" "Service + Pod" \
+	ratings.yaml "10.96.0.12:9080" "Service + Pod (and the sleep Pod)" \
 	details.yaml "10.96.0.13:9080" "ServiceEntry + WorkloadEntry (VM)" \
 	tcp-echo.yaml "10.96.0.14:9000" "Service + Pods v1, v2 + DestinationRule subsets" \
 	tcp-echo-route.yaml "" "VirtualService: tcp route v1 80%, v2 20%"
@@ -344,6 +366,48 @@ bold "the same VIP from outside the cgroup: not translated (no route)"
 printf '  GET http://10.96.0.11:9080/ -> %s\n' "$(get - http://10.96.0.11:9080/)"
 bold "a backend addressed directly: untouched"
 printf '  GET http://10.201.3.2:9080/ -> %s\n' "$(get "$CG" http://10.201.3.2:9080/)"
+
+bold "AuthorizationPolicy: ratings accepts only bookinfo-reviews (file added)"
+cat >"$CONF/ratings-authz.yaml.new" <<'EOF'
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: ratings-from-reviews
+  namespace: bookinfo
+spec:
+  selector:
+    matchLabels: {app: ratings}
+  action: ALLOW
+  rules:
+  - from:
+    - source:
+        principals: [cluster.local/ns/bookinfo/sa/bookinfo-reviews]
+EOF
+sed 's/^/  /' "$CONF/ratings-authz.yaml.new"
+"$WEFT" -p "$PINS" monitor --timeout 8 >"$SB_RUN_DIR/monitor.log" 2>&1 &
+MONITOR_PID=$!
+gen=$(generation)
+mv "$CONF/ratings-authz.yaml.new" "$CONF/ratings-authz.yaml"
+for _ in $(seq 50); do
+	[ "$(generation)" != "$gen" ] && break
+	sleep 0.1
+done
+printf '  sleep (weft client) GET http://10.96.0.12:9080/ -> %s\n' \
+	"$(get "$CG" http://10.96.0.12:9080/ | head -n 1)"
+echo "    (connect() refused by weft with EACCES: sleep is not bookinfo-reviews)"
+printf '  sleep without weft (outside the cgroup) GET http://10.201.4.1:9080/ -> %s\n' \
+	"$(get - http://10.201.4.1:9080/ | head -n 1)"
+echo "    (its SYN was dropped at ratings: the connection times out)"
+printf '  GET http://10.96.0.11:9080/ (reviews, no policy) -> %s\n' \
+	"$(get "$CG" http://10.96.0.11:9080/)"
+echo
+echo "  weft monitor (deny events from the ring buffer):"
+wait "$MONITOR_PID" || true
+sed 's/^/    /' "$SB_RUN_DIR/monitor.log"
+echo
+echo "  weft policy explain --from 10.201.0.2 --to 10.96.0.12 --port 9080:"
+"$WEFT" policy explain -d "$CONF" --from 10.201.0.2 --to 10.96.0.12 \
+	--port 9080 2>/dev/null | sed 's/^/    /'
 
 bold "weft service list"
 "$WEFT" -p "$PINS" service list

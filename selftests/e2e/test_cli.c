@@ -14,19 +14,25 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/types.h>
 #include <weft/abi.h>
 
 #include "../test.h"
+#include "agent/metrics.h"
 #include "datapath.h"
+#include "mesh-t.h"
 #include "sysfs.h"
 
 #define CLI_OUT_MAX (64 * 1024)
@@ -403,6 +409,164 @@ static int put_counter(struct fixture *f, __u32 which, __u64 per_cpu)
 	return err;
 }
 
+static int put_policy(struct fixture *f, __u32 id, const char *ns,
+		      const char *name, __u8 action, bool enforced, __u32 rules)
+{
+	struct weft_policy_meta meta = { .action = action,
+					 .enforced = enforced,
+					 .rules = rules };
+
+	snprintf(meta.ns, sizeof(meta.ns), "%s", ns);
+	snprintf(meta.name, sizeof(meta.name), "%s", name);
+	return bpf_map_update_elem(map_fd(f, "weft_policy_meta"), &id, &meta,
+				   BPF_ANY);
+}
+
+/* A weft_policy_stats row of per_cpu on every CPU. */
+static int put_policy_stats(struct fixture *f, __u32 policy, __u8 point,
+			    __u8 action, __u8 reason, __u8 audit, __u64 per_cpu)
+{
+	struct weft_policy_stats_key key = { .policy = policy, .point = point,
+					     .action = action, .reason = reason,
+					     .audit = audit };
+	__u64 *v = calloc(f->ncpus, sizeof(*v));
+	int err;
+
+	if (!v)
+		return -ENOMEM;
+	for (int c = 0; c < f->ncpus; c++)
+		v[c] = per_cpu;
+	err = bpf_map_update_elem(map_fd(f, "weft_policy_stats"), &key, v,
+				  BPF_ANY);
+	free(v);
+	return err;
+}
+
+static int put_identity(struct fixture *f, __u32 identity,
+			const char *principal)
+{
+	struct weft_policy_ident_meta meta = {};
+
+	snprintf(meta.principal, sizeof(meta.principal), "%s", principal);
+	return bpf_map_update_elem(map_fd(f, "weft_policy_ident_meta"),
+				   &identity, &meta, BPF_ANY);
+}
+
+#define FIX_FRONT "cluster.local/ns/front/sa/frontend"
+#define FIX_FRONT_ID (WEFT_POLICY_GEN_BIT | 1) /* of generation 1 */
+#define FIX_EVIL "cluster.local/ns/evil/sa/intruder"
+#define FIX_EVIL_ID (WEFT_POLICY_GEN_BIT | 2)
+#define FIX_GONE_POLICY 7 /* counted, deleted from weft_policy_meta since */
+#define FIX_SET (WEFT_POLICY_GEN_BIT | 1)
+
+/*
+ * The lookup chain of one connection, 10.20.0.5 (frontend) ->
+ * 10.10.1.2:8080/tcp, in generation 1, as policy_compile would write it:
+ * 10.10.1.2 is in set 1, frontend's identity is class 1 of that set, every
+ * source address class 0 (::/0), and the verdict for the pair on port 8080
+ * is shop/web-deny's rule 0.  docs/debugging.md walks it with bpftool.
+ */
+static int fixture_fill_policy_chain(struct fixture *f)
+{
+	struct weft_policy_dst_key dk = { .gen = 1 };
+	struct weft_policy_dst_value dv = { .set_id = FIX_SET };
+	struct weft_policy_ident_key ik = { .gen = 1 };
+	struct weft_policy_ident_value iv = { .identity = FIX_FRONT_ID };
+	struct weft_policy_src_ident_key sk = { .set_id = FIX_SET,
+						.identity = FIX_FRONT_ID };
+	struct weft_policy_class_value id_class = { .class_id = 1 };
+	struct weft_policy_src_net_key nk = { .prefixlen = 32, /* ::/0 */
+					      .set_id = FIX_SET };
+	struct weft_policy_class_value ip_class = { .class_id = 0 };
+	struct weft_policy_verdict_key vk = { .set_id = FIX_SET, .id_class = 1,
+					      .ip_class = 0,
+					      .port = htons(8080),
+					      .proto = IPPROTO_TCP };
+	struct weft_policy_verdict v = {
+		.action = WEFT_POLICY_ACTION_DENY,
+		.reason = WEFT_POLICY_REASON_DENY_MATCH,
+		.policy = 1, .rule = 0,
+		.audit_policy = WEFT_POLICY_NONE,
+		.audit_rule = WEFT_POLICY_NONE,
+	};
+	int err;
+
+	addr_v4(&dk.addr, "10.10.1.2");
+	addr_v4(&ik.addr, "10.20.0.5");
+	err = bpf_map_update_elem(map_fd(f, "weft_policy_dst"), &dk, &dv,
+				  BPF_ANY);
+	err = err ?: bpf_map_update_elem(map_fd(f, "weft_policy_ident"), &ik,
+					 &iv, BPF_ANY);
+	err = err ?: bpf_map_update_elem(map_fd(f, "weft_policy_src_ident"),
+					 &sk, &id_class, BPF_ANY);
+	err = err ?: bpf_map_update_elem(map_fd(f, "weft_policy_src_net"), &nk,
+					 &ip_class, BPF_ANY);
+	return err ?: bpf_map_update_elem(map_fd(f, "weft_policy_verdict"),
+					  &vk, &v, BPF_ANY);
+}
+
+/*
+ * AuthorizationPolicy: four policies (DENY, ALLOW, AUDIT, and a DENY in
+ * dry-run that decided nothing), their counters per CPU (sums: n CPUs
+ *   shop/web-deny   inbound deny deny-match            3n
+ *   shop/cart-allow inbound allow allow-match          5n
+ *                   connect allow allow-match           n
+ *   shop/audit-evil inbound deny no-allow-match audit  2n (the same
+ *   (none)          inbound deny no-allow-match        2n  connections)
+ *                   connect allow no-allow-policy      4n
+ *   #7              connect deny deny-match             n
+ * two identities and the chain of fixture_fill_policy_chain().
+ * Generation 1 is active.
+ */
+static int fixture_fill_policy(struct fixture *f)
+{
+	struct weft_policy_config cfg = {
+		.active_gen = 1,
+		.enforced_protos = WEFT_POLICY_PROTO_TCP,
+		.nsets = 1,
+		.generation = 42,
+	};
+	__u32 zero = 0;
+	int err;
+
+	err = put_policy(f, 1, "shop", "web-deny", ISTIO_AUTHZ_DENY, true, 1);
+	err = err ?: put_policy(f, 2, "shop", "cart-allow", ISTIO_AUTHZ_ALLOW,
+				true, 2);
+	err = err ?: put_policy(f, 3, "shop", "audit-evil", ISTIO_AUTHZ_AUDIT,
+				true, 1);
+	err = err ?: put_policy(f, 4, "istio-system", "dry-run",
+				ISTIO_AUTHZ_DENY, false, 0);
+	err = err ?: put_policy_stats(f, 1, WEFT_POLICY_POINT_INBOUND,
+				      WEFT_POLICY_ACTION_DENY,
+				      WEFT_POLICY_REASON_DENY_MATCH, 0, 3);
+	err = err ?: put_policy_stats(f, 2, WEFT_POLICY_POINT_INBOUND,
+				      WEFT_POLICY_ACTION_ALLOW,
+				      WEFT_POLICY_REASON_ALLOW_MATCH, 0, 5);
+	err = err ?: put_policy_stats(f, 2, WEFT_POLICY_POINT_CONNECT,
+				      WEFT_POLICY_ACTION_ALLOW,
+				      WEFT_POLICY_REASON_ALLOW_MATCH, 0, 1);
+	err = err ?: put_policy_stats(f, 3, WEFT_POLICY_POINT_INBOUND,
+				      WEFT_POLICY_ACTION_DENY,
+				      WEFT_POLICY_REASON_NO_ALLOW_MATCH, 1, 2);
+	err = err ?: put_policy_stats(f, WEFT_POLICY_NONE,
+				      WEFT_POLICY_POINT_INBOUND,
+				      WEFT_POLICY_ACTION_DENY,
+				      WEFT_POLICY_REASON_NO_ALLOW_MATCH, 0, 2);
+	err = err ?: put_policy_stats(f, WEFT_POLICY_NONE,
+				      WEFT_POLICY_POINT_CONNECT,
+				      WEFT_POLICY_ACTION_ALLOW,
+				      WEFT_POLICY_REASON_NO_ALLOW_POLICY, 0, 4);
+	err = err ?: put_policy_stats(f, FIX_GONE_POLICY,
+				      WEFT_POLICY_POINT_CONNECT,
+				      WEFT_POLICY_ACTION_DENY,
+				      WEFT_POLICY_REASON_DENY_MATCH, 0, 1);
+	err = err ?: put_identity(f, FIX_FRONT_ID, FIX_FRONT);
+	err = err ?: put_identity(f, FIX_EVIL_ID, FIX_EVIL);
+	err = err ?: fixture_fill_policy_chain(f);
+	return err ?: bpf_map_update_elem(map_fd(f, "weft_policy_config"),
+					  &zero, &cfg, BPF_ANY);
+}
+
 #define FIX_REVIEWS "reviews.default.svc.cluster.local"
 #define FIX_V1 "outbound|9080|v1|" FIX_REVIEWS
 #define FIX_V2 "outbound|9080|v2|" FIX_REVIEWS
@@ -499,6 +663,8 @@ static int fixture_fill(struct fixture *f)
 	err = err ?: put_counter(f, WEFT_CNT_LB_NO_BACKEND, 1);
 	err = err ?: put_counter(f, WEFT_CNT_LB_PASSTHROUGH, 2);
 	err = err ?: put_counter(f, WEFT_CNT_REVNAT_HIT, 3);
+
+	err = err ?: fixture_fill_policy(f);
 
 	snprintf(st.node_name, sizeof(st.node_name), "node-test");
 	return err ?: bpf_map_update_elem(map_fd(f, "weft_agent_state"), &zero,
@@ -724,6 +890,36 @@ static const char *line_of(const char *s, const char *needle, char *buf,
 	if (!end)
 		end = hit + strlen(hit);
 	snprintf(buf, len, "%.*s", (int)(end - start), start);
+	return buf;
+}
+
+/*
+ * s from its first line starting with from, with every run of blanks made
+ * one space and none at either end of a line: the content of aligned
+ * columns without their widths.  "" when no line starts with from.
+ */
+static const char *squeeze_from(const char *s, const char *from, char *buf,
+				size_t len)
+{
+	const char *p = s;
+	size_t n = 0;
+	bool blank = false;
+
+	while (p && strncmp(p, from, strlen(from)))
+		p = (p = strchr(p, '\n')) ? p + 1 : NULL;
+	for (bool bol = true; p && *p && n + 1 < len; p++) {
+		if (*p == ' ') {
+			blank = !bol;
+			continue;
+		}
+		if (blank && *p != '\n')
+			buf[n++] = ' ';
+		blank = false;
+		bol = *p == '\n';
+		if (n + 1 < len)
+			buf[n++] = *p;
+	}
+	buf[n] = '\0';
 	return buf;
 }
 
@@ -1159,12 +1355,210 @@ WEFT_KERNEL_TEST(cli_stats)
 		 "\"lb_slot_missing\":0,\"lb_backend_missing\":0,"
 		 "\"lb_cluster_missing\":0,\"lb_passthrough\":%llu,"
 		 "\"revnat_hit\":%llu,\"revnat_update_fail\":0,"
-		 "\"policy_stats_full\":0,\"policy_events_lost\":0}}\n",
+		 "\"policy_stats_full\":0,\"policy_events_lost\":0},",
 		 10 * n, n, 2 * n, 3 * n);
 	ASSERT_HAS(out, want, "counters");
 	log_bpftool(&f, "weft_tcp_stats");
 out:
 	fixture_teardown(&f);
+}
+
+/* The policy part of `weft stats`: fixture_fill_policy() summed. */
+WEFT_KERNEL_TEST(cli_stats_policies)
+{
+	char *out = malloc(CLI_OUT_MAX), *want = malloc(CLI_OUT_MAX);
+	char *got = malloc(CLI_OUT_MAX);
+	unsigned long long n;
+	struct fixture f;
+
+	if (!ASSERT_NOT_NULL(out, "malloc") || !ASSERT_NOT_NULL(want, "malloc") ||
+	    !ASSERT_NOT_NULL(got, "malloc"))
+		goto free;
+	if (!fixture_setup(&f, 0))
+		goto free;
+	n = (unsigned long long)f.ncpus;
+	if (!ASSERT_EQ(run_cli(out, CLI_OUT_MAX, "-p '%s' stats", f.dir), 0,
+		       "stats"))
+		goto out;
+	ASSERT_ORDER(out, "\nCOUNTER ", "\nPOLICY ", "counters, then policies");
+	ASSERT_HAS(out, "\nPOLICY                ACTION               ALLOW  DENY  AUDIT\n"
+			"    POINT    ALLOW  DENY  AUDIT\n",
+		   "policy headers, points indented");
+	/* Sorted by namespace and name, gone ones by id, "(none)" last;
+	 * a point shown only when it saw something. */
+	snprintf(want, CLI_OUT_MAX,
+		 "POLICY ACTION ALLOW DENY AUDIT\n"
+		 "POINT ALLOW DENY AUDIT\n"
+		 "istio-system/dry-run DENY (not enforced) 0 0 0\n"
+		 "shop/audit-evil AUDIT 0 0 %llu\n"
+		 "inbound 0 0 %llu\n"
+		 "shop/cart-allow ALLOW %llu 0 0\n"
+		 "inbound %llu 0 0\n"
+		 "connect %llu 0 0\n"
+		 "shop/web-deny DENY 0 %llu 0\n"
+		 "inbound 0 %llu 0\n"
+		 "#7 - 0 %llu 0\n"
+		 "connect 0 %llu 0\n"
+		 "(none) - %llu %llu 0\n"
+		 "inbound 0 %llu 0\n"
+		 "connect %llu 0 0\n"
+		 "\n"
+		 "REASON INBOUND CONNECT TOTAL\n"
+		 "no-policy 0 0 0\n"
+		 "not-enforced 0 0 0\n"
+		 "no-allow-policy 0 %llu %llu\n"
+		 "allow-match %llu %llu %llu\n"
+		 "deny-match %llu %llu %llu\n"
+		 "no-allow-match %llu 0 %llu\n"
+		 "allow-l7-only 0 0 0\n"
+		 "custom-unsupported 0 0 0\n"
+		 "no-entry 0 0 0\n",
+		 2 * n, 2 * n, 6 * n, 5 * n, n, 3 * n, 3 * n, n, n, 4 * n,
+		 2 * n, 2 * n, 4 * n, 4 * n, 4 * n, 5 * n, n, 6 * n, 3 * n, n,
+		 4 * n, 2 * n, 2 * n);
+	ASSERT_STREQ(squeeze_from(out, "POLICY ", got, CLI_OUT_MAX), want,
+		     "policies and reasons, summed over CPUs and points");
+
+	if (!ASSERT_EQ(run_cli(out, CLI_OUT_MAX, "-j -p '%s' stats", f.dir), 0,
+		       "-j stats"))
+		goto out;
+	ASSERT_JSON(out, "stats");
+#define J_COUNTS(a, d, u) "\"allow\":" a ",\"deny\":" d ",\"audit\":" u
+#define J_POINTS(ia, id, iu, ca, cd, cu)                                       \
+	J_COUNTS("%llu", "%llu", "%llu") ",\"inbound\":{" J_COUNTS(ia, id, iu) \
+	"},\"connect\":{" J_COUNTS(ca, cd, cu) "}}"
+	snprintf(want, CLI_OUT_MAX,
+		 "\"policies\":["
+		 "{\"id\":4,\"namespace\":\"istio-system\",\"name\":\"dry-run\","
+		 "\"action\":\"DENY\",\"enforced\":false,\"rules\":0,"
+		 J_POINTS("0", "0", "0", "0", "0", "0") ","
+		 "{\"id\":3,\"namespace\":\"shop\",\"name\":\"audit-evil\","
+		 "\"action\":\"AUDIT\",\"enforced\":true,\"rules\":1,"
+		 J_POINTS("0", "0", "%llu", "0", "0", "0") ","
+		 "{\"id\":2,\"namespace\":\"shop\",\"name\":\"cart-allow\","
+		 "\"action\":\"ALLOW\",\"enforced\":true,\"rules\":2,"
+		 J_POINTS("%llu", "0", "0", "%llu", "0", "0") ","
+		 "{\"id\":1,\"namespace\":\"shop\",\"name\":\"web-deny\","
+		 "\"action\":\"DENY\",\"enforced\":true,\"rules\":1,"
+		 J_POINTS("0", "%llu", "0", "0", "0", "0") ","
+		 "{\"id\":7,\"namespace\":null,\"name\":null,\"action\":null,"
+		 "\"enforced\":null,\"rules\":null,"
+		 J_POINTS("0", "0", "0", "0", "%llu", "0") ","
+		 "{\"id\":null,\"namespace\":null,\"name\":null,\"action\":null,"
+		 "\"enforced\":null,\"rules\":null,"
+		 J_POINTS("0", "%llu", "0", "%llu", "0", "0") "],"
+		 "\"policy_reasons\":["
+		 "{\"reason\":\"no-policy\",\"inbound\":0,\"connect\":0,\"total\":0},"
+		 "{\"reason\":\"not-enforced\",\"inbound\":0,\"connect\":0,\"total\":0},"
+		 "{\"reason\":\"no-allow-policy\",\"inbound\":0,\"connect\":%llu,\"total\":%llu},"
+		 "{\"reason\":\"allow-match\",\"inbound\":%llu,\"connect\":%llu,\"total\":%llu},"
+		 "{\"reason\":\"deny-match\",\"inbound\":%llu,\"connect\":%llu,\"total\":%llu},"
+		 "{\"reason\":\"no-allow-match\",\"inbound\":%llu,\"connect\":0,\"total\":%llu},"
+		 "{\"reason\":\"allow-l7-only\",\"inbound\":0,\"connect\":0,\"total\":0},"
+		 "{\"reason\":\"custom-unsupported\",\"inbound\":0,\"connect\":0,\"total\":0},"
+		 "{\"reason\":\"no-entry\",\"inbound\":0,\"connect\":0,\"total\":0}]}\n",
+		 0ull, 0ull, 0ull,
+		 0ull, 0ull, 2 * n, 2 * n,
+		 6 * n, 0ull, 0ull, 5 * n, n,
+		 0ull, 3 * n, 0ull, 3 * n,
+		 0ull, n, 0ull, n,
+		 4 * n, 2 * n, 0ull, 2 * n, 4 * n,
+		 4 * n, 4 * n, 5 * n, n, 6 * n, 3 * n, n, 4 * n, 2 * n, 2 * n);
+#undef J_POINTS
+#undef J_COUNTS
+	ASSERT_HAS(out, want, "policies JSON, the same sums");
+	log_bpftool(&f, "weft_policy_stats");
+out:
+	fixture_teardown(&f);
+free:
+	free(out);
+	free(want);
+	free(got);
+}
+
+/* weftd's /metrics from the same maps: one series per weft_policy_stats row. */
+WEFT_KERNEL_TEST(cli_metrics_policy)
+{
+	struct datapath_maps maps;
+	struct agent_metrics m = { .maps = &maps, .node_name = "node-test",
+				   .trust_domain = "cluster.local" };
+	unsigned long long n;
+	char *text = NULL, want[4096];
+	struct fixture f;
+	size_t len = 0;
+	FILE *out;
+
+	if (!fixture_setup(&f, 0))
+		return;
+	n = (unsigned long long)f.ncpus;
+	if (!ASSERT_OK(datapath_maps_open(f.dir, &maps), "open the maps"))
+		goto out;
+	out = open_memstream(&text, &len);
+	if (ASSERT_NOT_NULL(out, "open_memstream")) {
+		ASSERT_OK(metrics_render(out, &m), "metrics_render");
+		fclose(out);
+	}
+	datapath_maps_close(&maps);
+	if (!text)
+		goto out;
+	test_log("%s", text);
+	ASSERT_HAS(text,
+		   "# TYPE weft_policy_generation gauge\nweft_policy_generation 42\n",
+		   "generation of the tables");
+	ASSERT_HAS(text, "# TYPE weft_policies gauge\nweft_policies 4\n",
+		   "policies installed");
+	ASSERT_HAS(text, "weft_datapath_events_total{event=\"policy_events_lost\"} 0\n",
+		   "events lost");
+	/* Sorted by labels: no policy (""), then by namespace and name,
+	 * a policy gone from weft_policy_meta as "#id" in "unknown". */
+#define P_SERIES(ns, name, action, reason, point, audit)                      \
+	"weft_policy_connections_total{policy_namespace=\"" ns "\",policy=\""  \
+	name "\",action=\"" action "\",reason=\"" reason "\",point=\"" point  \
+	"\",audit=\"" audit "\"} %llu\n"
+	snprintf(want, sizeof(want),
+		 "# TYPE weft_policy_connections_total counter\n"
+		 P_SERIES("", "", "allow", "no-allow-policy", "connect", "false")
+		 P_SERIES("", "", "deny", "no-allow-match", "inbound", "false")
+		 P_SERIES("shop", "audit-evil", "deny", "no-allow-match", "inbound",
+			  "true")
+		 P_SERIES("shop", "cart-allow", "allow", "allow-match", "connect",
+			  "false")
+		 P_SERIES("shop", "cart-allow", "allow", "allow-match", "inbound",
+			  "false")
+		 P_SERIES("shop", "web-deny", "deny", "deny-match", "inbound",
+			  "false")
+		 P_SERIES("unknown", "#7", "deny", "deny-match", "connect", "false")
+		 "# HELP ",
+		 4 * n, 2 * n, 2 * n, n, 5 * n, 3 * n, n);
+#undef P_SERIES
+	ASSERT_HAS(text, want, "weft_policy_connections_total, summed over CPUs");
+	free(text);
+out:
+	fixture_teardown(&f);
+}
+
+/*
+ * The fixture for a walk through its maps with bpftool and jq, the maps
+ * directory into maps.  False when the walk cannot run (skipped, or set-up
+ * failed); else tear the fixture down after.
+ */
+static bool bpftool_walk_setup(struct fixture *f, char *out, char *maps,
+			       size_t len)
+{
+	if (run_sh(out, CLI_OUT_MAX,
+		   "command -v bpftool >/dev/null && command -v jq >/dev/null")) {
+		test_skip("needs bpftool and jq");
+		return false;
+	}
+	if (!fixture_setup(f, 0))
+		return false;
+	if (!f->btf) {
+		test_skip("no BTF: bpftool shows raw bytes only");
+		fixture_teardown(f);
+		return false;
+	}
+	snprintf(maps, len, "%s/%s", f->dir, WEFT_PIN_MAPS_DIR);
+	return true;
 }
 
 /*
@@ -1186,22 +1580,12 @@ WEFT_KERNEL_TEST(cli_bpftool_walk)
 	struct fixture f;
 	char maps[256];
 
-	if (!ASSERT_NOT_NULL(out, "malloc"))
-		return;
-	if (run_sh(out, CLI_OUT_MAX,
-		   "command -v bpftool >/dev/null && command -v jq >/dev/null")) {
-		test_skip("needs bpftool and jq");
+	if (!ASSERT_NOT_NULL(out, "malloc") ||
+	    !bpftool_walk_setup(&f, out, maps, sizeof(maps))) {
 		free(out);
 		return;
 	}
-	if (!fixture_setup(&f, 0))
-		goto free;
-	if (!f.btf) {
-		test_skip("no BTF: bpftool shows raw bytes only");
-		goto out;
-	}
 	n = (unsigned long long)f.ncpus;
-	snprintf(maps, sizeof(maps), "%s/%s", f.dir, WEFT_PIN_MAPS_DIR);
 
 	/* 10.96.0.10:9080/tcp: the VIP IPv4-mapped, the port in network
 	 * order, the protocol, 5 bytes of padding. */
@@ -1296,9 +1680,111 @@ WEFT_KERNEL_TEST(cli_bpftool_walk)
 	ASSERT_STREQ(out, want, "as weft stats sums them");
 	run_sh(out, CLI_OUT_MAX,
 	       "bpftool map lookup pinned %s/weft_rr_state key 1 0 0 0", maps);
-out:
 	fixture_teardown(&f);
-free:
+	free(out);
+}
+
+/*
+ * docs/debugging.md, "Authorization policy": the verdict of 10.20.0.5 ->
+ * 10.10.1.2:8080/tcp looked up by hand, one map at a time, and the
+ * counters summed with jq, against fixture_fill_policy().
+ */
+#define JQ_POLICY_STATS                                                      \
+	"jq -c '.[].formatted | {policy: .key.policy, point: .key.point, "    \
+	"action: .key.action, reason: .key.reason, audit: .key.audit, "       \
+	"total: ([.values[].value] | add)}' | LC_ALL=C sort"
+#define HEX_V4(a, b, c, d) "00 00 00 00 00 00 00 00 00 00 ff ff " a " " b " " c " " d
+
+WEFT_KERNEL_TEST(cli_bpftool_policy_walk)
+{
+	char *out = malloc(CLI_OUT_MAX), want[1024];
+	unsigned long long n;
+	struct fixture f;
+	char maps[256];
+
+	if (!ASSERT_NOT_NULL(out, "malloc") ||
+	    !bpftool_walk_setup(&f, out, maps, sizeof(maps))) {
+		free(out);
+		return;
+	}
+	n = (unsigned long long)f.ncpus;
+
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool map dump pinned %s/weft_policy_config", maps),
+		  0, "config");
+	ASSERT_HAS(out, "\"active_gen\": 1,", "generation 1 in force");
+	ASSERT_HAS(out, "\"nsets\": 1,", "one set");
+	ASSERT_HAS(out, "\"generation\": 42\n", "config generation");
+	/* 1. the destination's set, in generation 1 */
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool map lookup pinned %s/weft_policy_dst key hex "
+			 HEX_V4("0a", "0a", "01", "02") " 01 00 00 00 00 00 00 00",
+			 maps),
+		  0, "dst 10.10.1.2, gen 1");
+	ASSERT_HAS(out, "\"set_id\": 2147483649,", "set 1 | gen bit");
+	/* 2. the source's identity */
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool map lookup pinned %s/weft_policy_ident key hex "
+			 HEX_V4("0a", "14", "00", "05") " 01 00 00 00 00 00 00 00",
+			 maps),
+		  0, "ident 10.20.0.5, gen 1");
+	ASSERT_HAS(out, "\"identity\": 2147483649,", "identity 1 | gen bit");
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool map lookup pinned %s/weft_policy_ident_meta "
+			 "key hex 01 00 00 80", maps),
+		  0, "who that is");
+	ASSERT_HAS(out, "\"principal\": \"" FIX_FRONT "\"", "frontend");
+	/* 3. its identity class in the set */
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool map lookup pinned %s/weft_policy_src_ident "
+			 "key hex 01 00 00 80 01 00 00 80", maps),
+		  0, "src_ident");
+	ASSERT_HAS(out, "\"class_id\": 1,", "identity class 1");
+	/* 4. its address class: an LPM lookup with the full 32 + 128 bits */
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool map lookup pinned %s/weft_policy_src_net "
+			 "key hex a0 00 00 00 01 00 00 80 " HEX_V4("0a", "14", "00", "05"),
+			 maps),
+		  0, "src_net");
+	ASSERT_HAS(out, "\"class_id\": 0,", "address class 0");
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool -j map dump pinned %s/weft_policy_src_net | "
+			 "jq -c '.[].formatted | {prefixlen: .key.prefixlen, "
+			 "set_id: .key.set_id, class_id: .value.class_id}'",
+			 maps),
+		  0, "src_net prefixes");
+	ASSERT_STREQ(out,
+		     "{\"prefixlen\":32,\"set_id\":2147483649,\"class_id\":0}\n",
+		     "::/0 alone");
+	/* 5. the verdict for port 8080/tcp */
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool map lookup pinned %s/weft_policy_verdict "
+			 "key hex 01 00 00 80 01 00 00 00 00 00 00 00 1f 90 06 00",
+			 maps),
+		  0, "verdict");
+	ASSERT_HAS(out, "\"action\": 0,\n        \"reason\": 4,", "deny, deny-match");
+	ASSERT_HAS(out, "\"policy\": 1,\n        \"rule\": 0,", "policy 1 rule 0");
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool map lookup pinned %s/weft_policy_meta key 1 0 0 0",
+			 maps),
+		  0, "policy 1");
+	ASSERT_HAS(out, "\"ns\": \"shop\",\n        \"name\": \"web-deny\",",
+		   "shop/web-deny");
+	ASSERT_EQ(run_sh(out, CLI_OUT_MAX,
+			 "bpftool -j map dump pinned %s/weft_policy_stats | "
+			 JQ_POLICY_STATS, maps),
+		  0, "stats summed");
+	snprintf(want, sizeof(want),
+		 "{\"policy\":1,\"point\":0,\"action\":0,\"reason\":4,\"audit\":0,\"total\":%llu}\n"
+		 "{\"policy\":2,\"point\":0,\"action\":1,\"reason\":3,\"audit\":0,\"total\":%llu}\n"
+		 "{\"policy\":2,\"point\":1,\"action\":1,\"reason\":3,\"audit\":0,\"total\":%llu}\n"
+		 "{\"policy\":3,\"point\":0,\"action\":0,\"reason\":5,\"audit\":1,\"total\":%llu}\n"
+		 "{\"policy\":4294967295,\"point\":0,\"action\":0,\"reason\":5,\"audit\":0,\"total\":%llu}\n"
+		 "{\"policy\":4294967295,\"point\":1,\"action\":1,\"reason\":2,\"audit\":0,\"total\":%llu}\n"
+		 "{\"policy\":7,\"point\":1,\"action\":0,\"reason\":4,\"audit\":0,\"total\":%llu}\n",
+		 3 * n, 5 * n, n, 2 * n, 2 * n, 4 * n, n);
+	ASSERT_STREQ(out, want, "as weft stats sums them");
+	fixture_teardown(&f);
 	free(out);
 }
 
@@ -1501,6 +1987,15 @@ WEFT_KERNEL_TEST(cli_empty_and_abi_mismatch)
 		  "empty stats");
 	ASSERT_HAS(out, "\"connections\":[],\"counters\":{\"lb_hit\":0,",
 		   "no connection");
+	/* No policy: the default row alone, every reason at 0. */
+	ASSERT_HAS(out,
+		   "\"policies\":[{\"id\":null,\"namespace\":null,\"name\":null,"
+		   "\"action\":null,\"enforced\":null,\"rules\":null,"
+		   "\"allow\":0,\"deny\":0,\"audit\":0,",
+		   "no policy");
+	ASSERT_HAS(out, "{\"reason\":\"no-entry\",\"inbound\":0,\"connect\":0,"
+			"\"total\":0}]}\n",
+		   "reasons at 0");
 	ASSERT_EQ(run_cli(out, sizeof(out), "-j -p '%s' status", f.dir), 0,
 		  "status, never applied");
 	ASSERT_HAS(out, "\"applied_at\":null", "never applied");
@@ -1587,4 +2082,429 @@ WEFT_TEST(cli_usage_errors)
 	ASSERT_EQ(run_cli(out, sizeof(out), "-j version"), 0, "-j version");
 	snprintf(want, sizeof(want), "\"abi_version\":%d,", WEFT_ABI_VERSION);
 	ASSERT_HAS(out, want, "version JSON");
+}
+
+/* ---- weft monitor ----------------------------------------------------------- */
+
+/*
+ * Queue ev in the ring buffer ring_fd as the datapath does: a socket
+ * filter that copies it from its stack with bpf_ringbuf_output(), run once
+ * through BPF_PROG_TEST_RUN.  0 or a negative errno.
+ */
+static int ring_write(int ring_fd, const struct weft_policy_event *ev)
+{
+	__u64 words[sizeof(*ev) / 8];
+	const int size = (int)sizeof(words);
+	struct bpf_insn insns[3 * sizeof(words) / 8 + 8], *i = insns;
+	char pkt[64] = {};
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = pkt,
+		    .data_size_in = sizeof(pkt), .repeat = 1);
+	int fd, err;
+
+	_Static_assert(sizeof(*ev) % 8 == 0, "event in whole words");
+	memcpy(words, ev, sizeof(words));
+	for (int w = 0; w < size / 8; w++) {
+		/* r1 = words[w]; *(u64 *)(r10 - size + 8w) = r1 */
+		*i++ = (struct bpf_insn){ .code = BPF_LD | BPF_DW | BPF_IMM,
+					  .dst_reg = BPF_REG_1,
+					  .imm = (__s32)(__u32)words[w] };
+		*i++ = (struct bpf_insn){ .imm = (__s32)(words[w] >> 32) };
+		*i++ = (struct bpf_insn){ .code = BPF_STX | BPF_MEM | BPF_DW,
+					  .dst_reg = BPF_REG_10,
+					  .src_reg = BPF_REG_1,
+					  .off = (__s16)(8 * w - size) };
+	}
+	/* return bpf_ringbuf_output(ring, r10 - size, size, 0) */
+	*i++ = (struct bpf_insn){ .code = BPF_LD | BPF_DW | BPF_IMM,
+				  .dst_reg = BPF_REG_1,
+				  .src_reg = BPF_PSEUDO_MAP_FD, .imm = ring_fd };
+	*i++ = (struct bpf_insn){ 0 };
+	*i++ = (struct bpf_insn){ .code = BPF_ALU64 | BPF_MOV | BPF_X,
+				  .dst_reg = BPF_REG_2, .src_reg = BPF_REG_10 };
+	*i++ = (struct bpf_insn){ .code = BPF_ALU64 | BPF_ADD | BPF_K,
+				  .dst_reg = BPF_REG_2, .imm = -size };
+	*i++ = (struct bpf_insn){ .code = BPF_ALU64 | BPF_MOV | BPF_K,
+				  .dst_reg = BPF_REG_3, .imm = size };
+	*i++ = (struct bpf_insn){ .code = BPF_ALU64 | BPF_MOV | BPF_K,
+				  .dst_reg = BPF_REG_4, .imm = 0 };
+	*i++ = (struct bpf_insn){ .code = BPF_JMP | BPF_CALL,
+				  .imm = BPF_FUNC_ringbuf_output };
+	*i++ = (struct bpf_insn){ .code = BPF_JMP | BPF_EXIT };
+	fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "weft_test_event",
+			   "GPL", insns, (size_t)(i - insns), NULL);
+	if (fd < 0)
+		return fd;
+	err = bpf_prog_test_run_opts(fd, &run);
+	close(fd);
+	return err ?: (int)run.retval;
+}
+
+/*
+ * Three events, their wall-clock time at .5 of the second before now
+ * (its prefix "YYYY-MM-DDTHH:MM:SS." into when): the monitor's conversion
+ * from CLOCK_MONOTONIC lands within microseconds of it, so in that second
+ * whatever the fraction shows.
+ *   0: inbound DENY, deny-match by shop/web-deny rule 0, from frontend
+ *   1: connect DENY + AUDIT shop/audit-evil rule 0, no-allow-match by no
+ *      policy, IPv6, from the intruder (an identity of generation 1)
+ *   2: inbound ALLOW + AUDIT, allow-match by policy 7 (gone) rule 1, UDP,
+ *      from identity 5 (no name: unknown)
+ */
+static void monitor_events(struct weft_policy_event ev[3], char *when,
+			   size_t len)
+{
+	struct timespec mono, real;
+	long long offset;
+	time_t secs;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &real);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	offset = ((long long)real.tv_sec - mono.tv_sec) * 1000000000ll +
+		 (real.tv_nsec - mono.tv_nsec);
+	secs = real.tv_sec - 1;
+	gmtime_r(&secs, &tm);
+	strftime(when, len, "%Y-%m-%dT%H:%M:%S.", &tm);
+
+	memset(ev, 0, 3 * sizeof(*ev));
+	for (int i = 0; i < 3; i++) {
+		ev[i].ktime_ns = (__u64)((long long)secs * 1000000000ll +
+					 500000000ll - offset);
+		ev[i].proto = IPPROTO_TCP;
+		ev[i].verdict.policy = ev[i].verdict.rule = WEFT_POLICY_NONE;
+		ev[i].verdict.audit_policy = WEFT_POLICY_NONE;
+		ev[i].verdict.audit_rule = WEFT_POLICY_NONE;
+	}
+	addr_v4(&ev[0].src, "10.20.0.5");
+	addr_v4(&ev[0].dst, "10.10.1.2");
+	ev[0].sport = htons(43210);
+	ev[0].dport = htons(8080);
+	ev[0].point = WEFT_POLICY_POINT_INBOUND;
+	ev[0].verdict.action = WEFT_POLICY_ACTION_DENY;
+	ev[0].verdict.reason = WEFT_POLICY_REASON_DENY_MATCH;
+	ev[0].verdict.policy = 1;
+	ev[0].verdict.rule = 0;
+	ev[0].src_identity = FIX_FRONT_ID;
+
+	addr_v6(&ev[1].src, "fd00:20::9");
+	addr_v6(&ev[1].dst, "fd00:10::10");
+	ev[1].sport = 0; /* connect(): no source port yet */
+	ev[1].dport = htons(7070);
+	ev[1].point = WEFT_POLICY_POINT_CONNECT;
+	ev[1].verdict.action = WEFT_POLICY_ACTION_DENY;
+	ev[1].verdict.reason = WEFT_POLICY_REASON_NO_ALLOW_MATCH;
+	ev[1].verdict.flags = WEFT_POLICY_F_AUDIT;
+	ev[1].verdict.audit_policy = 3;
+	ev[1].verdict.audit_rule = 0;
+	ev[1].src_identity = FIX_EVIL_ID;
+
+	addr_v4(&ev[2].src, "10.30.0.9");
+	addr_v4(&ev[2].dst, "10.10.1.10");
+	ev[2].sport = htons(1000);
+	ev[2].dport = htons(7070);
+	ev[2].proto = IPPROTO_UDP;
+	ev[2].point = WEFT_POLICY_POINT_INBOUND;
+	ev[2].verdict.action = WEFT_POLICY_ACTION_ALLOW;
+	ev[2].verdict.reason = WEFT_POLICY_REASON_ALLOW_MATCH;
+	ev[2].verdict.flags = WEFT_POLICY_F_AUDIT;
+	ev[2].verdict.policy = FIX_GONE_POLICY;
+	ev[2].verdict.rule = 1;
+	ev[2].verdict.audit_policy = 3;
+	ev[2].verdict.audit_rule = 0;
+	ev[2].src_identity = 5;
+}
+
+/* Queue the events of monitor_events() whose bit is set in which. */
+static bool monitor_queue(const struct fixture *f,
+			  const struct weft_policy_event ev[3],
+			  unsigned int which)
+{
+	for (int i = 0; i < 3; i++)
+		if ((which & 1u << i) &&
+		    !ASSERT_OK(ring_write(map_fd(f, "weft_policy_events"), &ev[i]),
+			       "queue an event"))
+			return false;
+	return true;
+}
+
+/* Each event as monitor prints it, after its time and a space / after
+ * {"time":"<time>", */
+static const char *const monitor_text_lines[3] = {
+	"inbound DENY        10.20.0.5:43210 -> 10.10.1.2:8080 tcp "
+	"identity=" FIX_FRONT " policy=shop/web-deny rule=0 reason=deny-match",
+	"connect DENY+AUDIT  [fd00:20::9]:0 -> [fd00:10::10]:7070 tcp "
+	"identity=" FIX_EVIL " policy=- rule=- audit=shop/audit-evil "
+	"audit_rule=0 reason=no-allow-match",
+	"inbound ALLOW+AUDIT 10.30.0.9:1000 -> 10.10.1.10:7070 udp "
+	"identity=unknown policy=#7 rule=1 audit=shop/audit-evil audit_rule=0 "
+	"reason=allow-match",
+};
+
+static const char *const monitor_json_lines[3] = {
+	"\"point\":\"inbound\",\"action\":\"deny\",\"audit\":false,"
+	"\"src\":\"10.20.0.5\",\"sport\":43210,\"dst\":\"10.10.1.2\","
+	"\"dport\":8080,\"proto\":\"tcp\",\"identity\":\"" FIX_FRONT "\","
+	"\"policy\":\"shop/web-deny\",\"rule\":0,\"audit_policy\":null,"
+	"\"audit_rule\":null,\"reason\":\"deny-match\"}",
+	"\"point\":\"connect\",\"action\":\"deny\",\"audit\":true,"
+	"\"src\":\"fd00:20::9\",\"sport\":0,\"dst\":\"fd00:10::10\","
+	"\"dport\":7070,\"proto\":\"tcp\",\"identity\":\"" FIX_EVIL "\","
+	"\"policy\":null,\"rule\":null,\"audit_policy\":\"shop/audit-evil\","
+	"\"audit_rule\":0,\"reason\":\"no-allow-match\"}",
+	"\"point\":\"inbound\",\"action\":\"allow\",\"audit\":true,"
+	"\"src\":\"10.30.0.9\",\"sport\":1000,\"dst\":\"10.10.1.10\","
+	"\"dport\":7070,\"proto\":\"udp\",\"identity\":null,"
+	"\"policy\":\"#7\",\"rule\":1,\"audit_policy\":\"shop/audit-evil\","
+	"\"audit_rule\":0,\"reason\":\"allow-match\"}",
+};
+
+/*
+ * out holds exactly the events of which (bits of monitor_events()
+ * indexes), in order, one line each, text or JSON, each at time when.
+ */
+static void assert_monitor_lines(const char *out, bool json,
+				 unsigned int which, const char *when,
+				 const char *what)
+{
+	char want[1024], line[1024];
+	const char *p = out;
+	int lines = 0;
+
+	for (int i = 0; i < 3; i++) {
+		const char *nl;
+
+		if (!(which & 1u << i))
+			continue;
+		lines++;
+		nl = strchr(p, '\n');
+		if (!ASSERT_NOT_NULL(nl, what))
+			return;
+		snprintf(line, sizeof(line), "%.*s\n", (int)(nl - p), p);
+		p = nl + 1;
+		if (json) {
+			ASSERT_TRUE(json_well_formed(line), what);
+			snprintf(want, sizeof(want), "{\"time\":\"%s", when);
+			ASSERT_STREQ(strndupa(line, strlen(want)), want, what);
+			/* {"time":"YYYY-MM-DDTHH:MM:SS.uuuuuuZ", */
+			snprintf(want, sizeof(want), "%s\n",
+				 monitor_json_lines[i]);
+			ASSERT_STREQ(line + 38, want, what);
+		} else {
+			ASSERT_STREQ(strndupa(line, strlen(when)), when, what);
+			snprintf(want, sizeof(want), "%s\n",
+				 monitor_text_lines[i]);
+			ASSERT_STREQ(line + 28, want, what);
+		}
+	}
+	ASSERT_STREQ(p, "", what);
+	test_log("%s: %d lines as expected\n", what, lines);
+}
+
+/* A `weft monitor` running in the background, its stdout on a pipe. */
+struct monitor_proc {
+	pid_t pid;
+	FILE *out;
+};
+
+/* `weft -p DIR monitor --count <count> --timeout 60`; false on failure. */
+static bool monitor_start(const struct fixture *f, const char *count,
+			  struct monitor_proc *m)
+{
+	char weft[PATH_MAX];
+	int pfd[2];
+
+	snprintf(weft, sizeof(weft), "%s/weft", test_build_dir());
+	if (!ASSERT_OK(pipe(pfd) ? -errno : 0, "pipe"))
+		return false;
+	m->pid = fork();
+	if (m->pid == 0) {
+		dup2(pfd[1], STDOUT_FILENO);
+		close(pfd[0]);
+		close(pfd[1]);
+		execl(weft, weft, "-p", f->dir, "monitor", "--count", count,
+		      "--timeout", "60", (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	m->out = m->pid > 0 ? fdopen(pfd[0], "r") : NULL;
+	if (!ASSERT_GE(m->pid, 0, "fork") || !ASSERT_NOT_NULL(m->out, "fdopen")) {
+		close(pfd[0]);
+		return false;
+	}
+	return true;
+}
+
+/* Its next line into line ("" at EOF). */
+static void monitor_line(struct monitor_proc *m, char *line, size_t len)
+{
+	if (!fgets(line, (int)len, m->out))
+		line[0] = '\0';
+}
+
+/* Send sig (0: none), wait: the exit status, -1 when killed. */
+static int monitor_stop(struct monitor_proc *m, int sig)
+{
+	int status = 0;
+
+	if (sig)
+		kill(m->pid, sig);
+	waitpid(m->pid, &status, 0);
+	fclose(m->out);
+	test_log("monitor, signal %d: status %#x\n", sig, status);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Arguments are checked before the datapath is opened. */
+WEFT_TEST(cli_monitor_usage)
+{
+	char out[4096];
+
+	ASSERT_EQ(run_cli(out, sizeof(out), "monitor help"), 0, "help");
+	ASSERT_HAS(out, "Usage: weft [-j] [-p PIN_DIR] monitor", "help text");
+	ASSERT_HAS(out, "One monitor per datapath", "one reader said");
+	ASSERT_EQ(run_cli(out, sizeof(out), "help"), 0, "weft help");
+	ASSERT_HAS(out, "  monitor [--deny|--audit] [--count N] [--timeout SECONDS]\n",
+		   "in weft help");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-j monitor --count 0"), 2,
+		  "--count 0");
+	ASSERT_STREQ(out,
+		     "{\"error\":\"monitor: bad --count '0' (a number of events, 1 or more)\"}\n",
+		     "JSON usage error");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-j monitor --count=-1"), 2,
+		  "--count=-1");
+	ASSERT_HAS(out, "bad --count '-1'", "negative count");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-j monitor --count"), 2,
+		  "--count without a value");
+	ASSERT_HAS(out, "--count needs a value", "missing value");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-j monitor --count 1 --count 2"),
+		  2, "--count twice");
+	ASSERT_HAS(out, "monitor: --count given twice", "twice");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-j monitor --timeout=-1"), 2,
+		  "--timeout=-1");
+	ASSERT_HAS(out, "bad --timeout '-1'", "negative timeout");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-j monitor --timeout 1x"), 2,
+		  "--timeout 1x");
+	ASSERT_HAS(out, "bad --timeout '1x'", "bad timeout");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-j monitor --timeout -1"), 2,
+		  "--timeout -1");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-j monitor --timeout nan"), 2,
+		  "--timeout nan");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-j monitor --deny --audit"), 2,
+		  "--deny --audit");
+	ASSERT_HAS(out, "--deny and --audit exclude each other", "exclusive");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-j monitor --deny extra"), 2,
+		  "extra word");
+	ASSERT_HAS(out, "monitor: unexpected 'extra'", "extra word named");
+	ASSERT_EQ(run_cli(out, sizeof(out),
+			  "-p /sys/fs/bpf/weft-test-cli-none monitor --timeout 0 2>&1"),
+		  1, "not installed");
+	ASSERT_HAS(out, "weft: error: not installed", "not installed, text");
+	ASSERT_EQ(run_cli(out, sizeof(out),
+			  "-j -p /sys/fs/bpf/weft-test-cli-none monitor --timeout 0"),
+		  1, "-j not installed");
+	ASSERT_HAS(out, "{\"error\":\"not installed", "not installed, JSON");
+}
+
+WEFT_KERNEL_TEST(cli_monitor)
+{
+	char out[8192], when[64], maps[PATH_MAX + 16], line[1024];
+	struct weft_policy_event ev[3];
+	struct monitor_proc mon;
+	struct fixture f;
+	int lock;
+
+	if (!fixture_setup(&f, 0))
+		return;
+	monitor_events(ev, when, sizeof(when));
+
+	/* Nothing queued: --timeout ends it, --count not met is an error. */
+	ASSERT_EQ(run_cli(out, sizeof(out), "-p '%s' monitor --timeout 0",
+			  f.dir),
+		  0, "empty, --timeout 0");
+	ASSERT_STREQ(out, "", "nothing printed");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-j -p '%s' monitor --timeout 0.2",
+			  f.dir),
+		  0, "empty, --timeout 0.2");
+	ASSERT_STREQ(out, "", "nothing printed");
+	ASSERT_EQ(run_cli(out, sizeof(out),
+			  "-p '%s' monitor --count 1 --timeout 0 2>&1", f.dir),
+		  1, "--count not met");
+	ASSERT_STREQ(out, "weft: error: monitor: timeout after 0 of 1 events\n",
+		     "says so");
+
+	/* --count takes the first two and leaves the third queued. */
+	if (!monitor_queue(&f, ev, 0x7))
+		goto out;
+	ASSERT_EQ(run_cli(out, sizeof(out),
+			  "-j -p '%s' monitor --count 2 --timeout 60", f.dir),
+		  0, "-j --count 2");
+	assert_monitor_lines(out, true, 0x3, when, "-j --count 2");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-p '%s' monitor --timeout 0",
+			  f.dir),
+		  0, "the rest");
+	assert_monitor_lines(out, false, 0x4, when, "text, the third");
+
+	/* Filters: what they leave out is consumed all the same. */
+	if (!monitor_queue(&f, ev, 0x7))
+		goto out;
+	ASSERT_EQ(run_cli(out, sizeof(out), "-p '%s' monitor --deny --timeout 0",
+			  f.dir),
+		  0, "--deny");
+	assert_monitor_lines(out, false, 0x3, when, "--deny");
+	ASSERT_EQ(run_cli(out, sizeof(out), "-p '%s' monitor --timeout 0",
+			  f.dir),
+		  0, "after --deny");
+	ASSERT_STREQ(out, "", "nothing left");
+	if (!monitor_queue(&f, ev, 0x7))
+		goto out;
+	ASSERT_EQ(run_cli(out, sizeof(out),
+			  "-j -p '%s' monitor --audit --count 2 --timeout 60",
+			  f.dir),
+		  0, "-j --audit --count 2");
+	assert_monitor_lines(out, true, 0x6, when, "--audit");
+
+	/* One reader: a second monitor is refused while one holds the lock. */
+	snprintf(maps, sizeof(maps), "%s/%s", f.dir, WEFT_PIN_MAPS_DIR);
+	lock = open(maps, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!ASSERT_GE(lock, 0, "open maps dir"))
+		goto out;
+	if (ASSERT_OK(flock(lock, LOCK_EX | LOCK_NB) ? -errno : 0, "flock")) {
+		ASSERT_EQ(run_cli(out, sizeof(out),
+				  "-j -p '%s' monitor --timeout 0", f.dir),
+			  1, "second monitor");
+		ASSERT_HAS(out, "{\"error\":\"another 'weft monitor' is reading",
+			   "refused, JSON");
+	}
+	close(lock);
+
+	/*
+	 * Running: the first line (queued before) says the monitor is set
+	 * up; an event queued now wakes it.  Were it not woken, it would
+	 * exit 1 at its timeout, one event short.
+	 */
+	if (!monitor_queue(&f, ev, 0x1) || !monitor_start(&f, "2", &mon))
+		goto out;
+	monitor_line(&mon, line, sizeof(line));
+	assert_monitor_lines(line, false, 0x1, when, "queued before");
+	if (monitor_queue(&f, ev, 0x4)) {
+		monitor_line(&mon, line, sizeof(line));
+		assert_monitor_lines(line, false, 0x4, when, "queued while it runs");
+	}
+	ASSERT_EQ(monitor_stop(&mon, 0), 0, "--count 2 met");
+
+	/* SIGINT and SIGTERM end it cleanly (one event of 5: without the
+	 * signal it would run to its timeout and exit 1; unhandled, the
+	 * signal kills it). */
+	for (int i = 0; i < 2; i++) {
+		int sig = i ? SIGTERM : SIGINT;
+
+		if (!monitor_queue(&f, ev, 0x2) || !monitor_start(&f, "5", &mon))
+			goto out;
+		monitor_line(&mon, line, sizeof(line));
+		assert_monitor_lines(line, false, 0x2, when, "before the signal");
+		ASSERT_EQ(monitor_stop(&mon, sig), 0,
+			  i ? "SIGTERM: exit 0" : "SIGINT: exit 0");
+	}
+out:
+	fixture_teardown(&f);
 }

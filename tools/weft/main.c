@@ -25,6 +25,7 @@
 
 #include "lb.h"
 #include "log.h"
+#include "mesh-t.h"
 #include "node_config.h"
 
 static const char usage_text[] =
@@ -41,6 +42,9 @@ static const char usage_text[] =
 	"  policy explain --from SRC --to DST --port N [--proto tcp|udp]\n"
 	"                 decide one connection with the AuthorizationPolicies\n"
 	"                 of the mesh config (offline, no datapath needed)\n"
+	"  monitor [--deny|--audit] [--count N] [--timeout SECONDS]\n"
+	"                 stream the datapath's policy denies and audits, one\n"
+	"                 line (-j: one JSON object) per connection\n"
 	"  help           this text\n"
 	"  version        weft and ABI versions\n"
 	"\n"
@@ -169,6 +173,28 @@ const char *cli_policy_str(__u8 policy, char *buf, size_t len)
 		return policy_names[policy];
 	snprintf(buf, len, "%u", policy);
 	return buf;
+}
+
+static const char *const authz_actions[] = {
+	[ISTIO_AUTHZ_ALLOW] = "ALLOW",
+	[ISTIO_AUTHZ_DENY] = "DENY",
+	[ISTIO_AUTHZ_AUDIT] = "AUDIT",
+	[ISTIO_AUTHZ_CUSTOM] = "CUSTOM",
+};
+
+const char *cli_authz_action_str(__u8 action)
+{
+	return action < sizeof(authz_actions) / sizeof(authz_actions[0]) &&
+			       authz_actions[action] ?
+		       authz_actions[action] :
+		       "?";
+}
+
+const char *cli_policy_point_str(__u8 point)
+{
+	return point == WEFT_POLICY_POINT_INBOUND ? "inbound" :
+	       point == WEFT_POLICY_POINT_CONNECT ? "connect" :
+						    "?";
 }
 
 static unsigned int cli_permille(__u64 part, __u64 total)
@@ -368,6 +394,7 @@ static const struct cli_cmd objects[] = {
 	{ "status", do_status },
 	{ "uninstall", do_uninstall },
 	{ "policy", do_policy },
+	{ "monitor", do_monitor },
 	{ "help", do_help },
 	{ "version", do_version },
 	{ NULL, NULL },

@@ -89,6 +89,13 @@ const char *cli_addr_port_str(const union weft_addr *addr, __be16 port,
  * the number; buf: 8 bytes. */
 const char *cli_policy_str(__u8 policy, char *buf, size_t len);
 
+/* An AuthorizationPolicy's action (enum istio_authz_action): "ALLOW",
+ * "DENY", "AUDIT", "CUSTOM", "?" out of range. */
+const char *cli_authz_action_str(__u8 action);
+/* Where the datapath decided (enum weft_policy_point): "inbound",
+ * "connect", "?" out of range. */
+const char *cli_policy_point_str(__u8 point);
+
 /*
  * part / total rounded to a thousandth (0 when total is 0): as "80.0%"
  * (buf: 8 bytes), and as a JSON number member (0.8, 1, 0.333).
@@ -105,5 +112,6 @@ int do_stats(struct cli_ctx *ctx, int argc, char **argv);
 int do_status(struct cli_ctx *ctx, int argc, char **argv);
 int do_uninstall(struct cli_ctx *ctx, int argc, char **argv);
 int do_policy(struct cli_ctx *ctx, int argc, char **argv);
+int do_monitor(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif /* WEFT_CLI_MAIN_H */

@@ -598,21 +598,6 @@ static int explain_decide(struct cli_ctx *ctx, struct explain *x)
 
 /* ---- output ---------------------------------------------------------------- */
 
-static const char *const authz_actions[] = {
-	[ISTIO_AUTHZ_ALLOW] = "ALLOW",
-	[ISTIO_AUTHZ_DENY] = "DENY",
-	[ISTIO_AUTHZ_AUDIT] = "AUDIT",
-	[ISTIO_AUTHZ_CUSTOM] = "CUSTOM",
-};
-
-static const char *authz_action_str(__u8 action)
-{
-	return action < sizeof(authz_actions) / sizeof(authz_actions[0]) &&
-			       authz_actions[action] ?
-		       authz_actions[action] :
-		       "?";
-}
-
 /* The policies that apply at dst (its set), NULL when none do. */
 static const struct policy_set_info *dst_set(const struct policy_state *ps,
 					     const union weft_addr *dst)
@@ -782,7 +767,7 @@ static void print_policy(const struct explain *x, const char *label,
 	unsigned int line = rule_line(x, policy, rule);
 
 	printf("  %-8s %s/%s (%s)", label, p->ns, p->name,
-	       authz_action_str(p->action));
+	       cli_authz_action_str(p->action));
 	if (rule != WEFT_POLICY_NONE)
 		printf(" rule %u", rule);
 	printf(", %s:%u", p->file, p->line);
@@ -831,7 +816,7 @@ static int explain_text(const struct explain *x)
 					&x->ps.policies[set->policies[j]];
 
 				printf("%s %s/%s (%s)", j ? "," : "", p->ns,
-				       p->name, authz_action_str(p->action));
+				       p->name, cli_authz_action_str(p->action));
 			}
 			printf("\n");
 		}

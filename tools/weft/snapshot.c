@@ -553,6 +553,138 @@ out:
 	return err ? read_failed(ctx, "weft_tcp_stats", err) : 0;
 }
 
+/* ---- policies ------------------------------------------------------------- */
+
+static int cmp_policy_by_id(const void *x, const void *y)
+{
+	const struct snap_policy *a = x, *b = y;
+
+	return cmp_u32(a->id, b->id);
+}
+
+/* Named ones by namespace and name, then the others by id (NONE last). */
+static int cmp_policy_by_name(const void *x, const void *y)
+{
+	const struct snap_policy *a = x, *b = y;
+	int c;
+
+	if (a->named != b->named)
+		return a->named ? -1 : 1;
+	if (a->named && (c = strcmp(a->ns, b->ns)))
+		return c;
+	if (a->named && (c = strcmp(a->name, b->name)))
+		return c;
+	return cmp_u32(a->id, b->id);
+}
+
+/* The policy with this id in pols (sorted by id), added when absent. */
+static struct snap_policy *policy_get(struct snap_policy *pols, size_t *n,
+				      __u32 id)
+{
+	struct snap_policy key = { .id = id }, *p;
+	size_t i;
+
+	p = bsearch(&key, pols, *n, sizeof(*pols), cmp_policy_by_id);
+	if (p)
+		return p;
+	for (i = *n; i > 0 && pols[i - 1].id > id; i--)
+		pols[i] = pols[i - 1];
+	pols[i] = key;
+	(*n)++;
+	return &pols[i];
+}
+
+/* Add one weft_policy_stats row, its per-CPU values in percpu. */
+static void policy_count(struct snapshot *snap, struct snap_policy *pols,
+			 size_t *n, const struct weft_policy_stats_key *k,
+			 const __u64 *percpu, int ncpus)
+{
+	enum snap_policy_count what;
+	__u64 sum = 0;
+
+	if (k->point >= WEFT_POLICY_POINT__MAX)
+		return; /* from a newer datapath: no column for it */
+	for (int cpu = 0; cpu < ncpus; cpu++)
+		sum += percpu[cpu];
+	what = k->audit ? SNAP_POLICY_AUDIT :
+	       k->action == WEFT_POLICY_ACTION_ALLOW ? SNAP_POLICY_ALLOW :
+						       SNAP_POLICY_DENY;
+	policy_get(pols, n, k->policy)->n[k->point][what] += sum;
+	if (!k->audit && k->reason < WEFT_POLICY_REASON__MAX)
+		snap->reasons[k->reason][k->point] += sum;
+}
+
+int snapshot_policies(struct cli_ctx *ctx, const struct datapath_maps *maps,
+		      struct snapshot *snap)
+{
+	struct weft_policy_stats_key *keys = NULL;
+	struct snap_policy *pols = NULL;
+	size_t nids = 0, nkeys = 0, n = 0;
+	int ncpus = datapath_ncpus();
+	const char *map = "weft_policy_meta";
+	__u64 *percpu = NULL;
+	__u32 *ids = NULL;
+	int err;
+
+	if (ncpus <= 0)
+		return read_failed(ctx, "weft_policy_stats", -EINVAL);
+	err = map_keys(maps->policy_meta, sizeof(*ids), WEFT_MAX_POLICIES,
+		       (void **)&ids, &nids);
+	if (!err) {
+		map = "weft_policy_stats";
+		err = map_keys(maps->policy_stats, sizeof(*keys),
+			       WEFT_MAX_POLICY_STATS, (void **)&keys, &nkeys);
+	}
+	if (err)
+		goto out;
+	/* Room for every id named or counted, and NONE. */
+	pols = calloc(nids + nkeys + 1, sizeof(*pols));
+	percpu = calloc((size_t)ncpus, sizeof(*percpu));
+	if (!pols || !percpu) {
+		err = -ENOMEM;
+		goto out;
+	}
+	policy_get(pols, &n, WEFT_POLICY_NONE);
+	map = "weft_policy_meta";
+	for (size_t i = 0; i < nids; i++) {
+		struct weft_policy_meta meta;
+		struct snap_policy *p;
+
+		err = bpf_map_lookup_elem(maps->policy_meta, &ids[i], &meta);
+		if (err == -ENOENT)
+			continue; /* deleted since the walk saw it */
+		if (err)
+			goto out;
+		p = policy_get(pols, &n, ids[i]);
+		p->named = true;
+		CLI_STR_COPY(p->ns, meta.ns);
+		CLI_STR_COPY(p->name, meta.name);
+		p->action = meta.action;
+		p->enforced = meta.enforced;
+		p->rules = meta.rules;
+	}
+	map = "weft_policy_stats";
+	for (size_t i = 0; i < nkeys; i++) {
+		err = bpf_map_lookup_elem(maps->policy_stats, &keys[i], percpu);
+		if (err == -ENOENT)
+			continue;
+		if (err)
+			goto out;
+		policy_count(snap, pols, &n, &keys[i], percpu, ncpus);
+	}
+	err = 0;
+	qsort(pols, n, sizeof(*pols), cmp_policy_by_name);
+	snap->policies = pols;
+	snap->npolicies = n;
+	pols = NULL;
+out:
+	free(pols);
+	free(percpu);
+	free(keys);
+	free(ids);
+	return err ? read_failed(ctx, map, err) : 0;
+}
+
 void snapshot_free(struct snapshot *snap)
 {
 	for (size_t i = 0; i < snap->nservices; i++)
@@ -563,6 +695,7 @@ void snapshot_free(struct snapshot *snap)
 	free(snap->clusters);
 	free(snap->backends);
 	free(snap->conns);
+	free(snap->policies);
 	memset(snap, 0, sizeof(*snap));
 }
 

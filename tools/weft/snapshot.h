@@ -69,6 +69,30 @@ struct snap_conn {
 	struct weft_tcp_stats st;
 };
 
+/* What weft_policy_stats counts, per point; see struct snap_policy. */
+enum snap_policy_count {
+	SNAP_POLICY_ALLOW = 0, /* connections it allowed */
+	SNAP_POLICY_DENY,      /* connections it denied */
+	SNAP_POLICY_AUDIT,     /* connections its AUDIT rules matched */
+	SNAP_POLICY__COUNTS,
+};
+
+/*
+ * One AuthorizationPolicy and the connections it decided, summed over
+ * CPUs; id WEFT_POLICY_NONE stands for the decisions no policy made
+ * (no-allow-policy, no-allow-match without rules, no-entry, ...).
+ */
+struct snap_policy {
+	__u32 id;     /* stable id (weft_policy_meta) or WEFT_POLICY_NONE */
+	bool named;   /* found in weft_policy_meta; else gone since counted */
+	char ns[SNAP_FIELD(struct weft_policy_meta, ns)];
+	char name[SNAP_FIELD(struct weft_policy_meta, name)];
+	__u8 action;  /* enum istio_authz_action, when named */
+	bool enforced;
+	__u32 rules;
+	__u64 n[WEFT_POLICY_POINT__MAX][SNAP_POLICY__COUNTS];
+};
+
 struct snapshot {
 	size_t nservices;
 	struct snap_service *services; /* by host, then VIP, port, protocol */
@@ -78,6 +102,12 @@ struct snapshot {
 	struct snap_backend *backends; /* by id */
 	size_t nconns;
 	struct snap_conn *conns;       /* by service id, backend id, source */
+	size_t npolicies;
+	/* by namespace and name, then the gone ones by id, WEFT_POLICY_NONE
+	 * (always there) last */
+	struct snap_policy *policies;
+	/* Decisions by reason and point (AUDIT matches are not decisions). */
+	__u64 reasons[WEFT_POLICY_REASON__MAX][WEFT_POLICY_POINT__MAX];
 };
 
 /* weft_services with their metadata (routes unresolved). */
@@ -97,6 +127,9 @@ int snapshot_backends(struct cli_ctx *ctx, const struct datapath_maps *maps,
 /* Every weft_tcp_stats series, summed over CPUs. */
 int snapshot_conns(struct cli_ctx *ctx, const struct datapath_maps *maps,
 		   struct snapshot *snap);
+/* Every policy of weft_policy_meta and every weft_policy_stats row. */
+int snapshot_policies(struct cli_ctx *ctx, const struct datapath_maps *maps,
+		      struct snapshot *snap);
 void snapshot_free(struct snapshot *snap); /* accepts a zeroed snapshot */
 
 /* Lookups by id in a snapshot; NULL when absent. */

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * weft stats: per-service counters (weft_service_stats), TCP connection
- * series by service, backend and client (weft_tcp_stats) and datapath-wide
- * counters (weft_counters), each summed over all possible CPUs.
+ * series by service, backend and client (weft_tcp_stats), datapath-wide
+ * counters (weft_counters) and AuthorizationPolicy decisions by policy and
+ * by reason (weft_policy_stats), each summed over all possible CPUs.
  */
 #include "main.h"
 
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy.h"
 #include "snapshot.h"
 #include "table.h"
 
@@ -78,6 +80,7 @@ static int stats_read(struct cli_ctx *ctx, const struct datapath_maps *maps,
 	err = snapshot_services(ctx, maps, &v->snap);
 	err = err ?: snapshot_backends(ctx, maps, &v->snap);
 	err = err ?: snapshot_conns(ctx, maps, &v->snap);
+	err = err ?: snapshot_policies(ctx, maps, &v->snap);
 	if (err)
 		return err;
 	v->svc = calloc(v->snap.nservices + 1, sizeof(*v->svc));
@@ -117,6 +120,84 @@ static int stats_read(struct cli_ctx *ctx, const struct datapath_maps *maps,
 		}
 	}
 	return 0;
+}
+
+/* One count of p over every point. */
+static __u64 policy_total(const struct snap_policy *p,
+			  enum snap_policy_count what)
+{
+	__u64 sum = 0;
+
+	for (int pt = 0; pt < WEFT_POLICY_POINT__MAX; pt++)
+		sum += p->n[pt][what];
+	return sum;
+}
+
+/* {"allow":N,"deny":N,"audit":N} members of one point, or of all. */
+static void policy_counts_json(struct json_writer *w,
+			       const struct snap_policy *p, int point)
+{
+	static const char *const names[SNAP_POLICY__COUNTS] = {
+		"allow", "deny", "audit"
+	};
+
+	for (int c = 0; c < SNAP_POLICY__COUNTS; c++)
+		json_kv_u64(w, names[c], point < 0 ? policy_total(p, c) :
+						     p->n[point][c]);
+}
+
+/*
+ * "policies": every policy, the gone ones with a null name, and last the
+ * decisions no policy made (id null); "policy_reasons": every reason.
+ */
+static void policies_json(struct json_writer *w, const struct snapshot *snap)
+{
+	json_key(w, "policies");
+	json_array_begin(w);
+	for (size_t i = 0; i < snap->npolicies; i++) {
+		const struct snap_policy *p = &snap->policies[i];
+
+		json_object_begin(w);
+		if (p->id == WEFT_POLICY_NONE)
+			json_kv_null(w, "id");
+		else
+			json_kv_u64(w, "id", p->id);
+		json_kv_string(w, "namespace", p->named ? p->ns : NULL);
+		json_kv_string(w, "name", p->named ? p->name : NULL);
+		json_kv_string(w, "action",
+			       p->named ? cli_authz_action_str(p->action) : NULL);
+		if (p->named) {
+			json_kv_bool(w, "enforced", p->enforced);
+			json_kv_u64(w, "rules", p->rules);
+		} else {
+			json_kv_null(w, "enforced");
+			json_kv_null(w, "rules");
+		}
+		policy_counts_json(w, p, -1);
+		for (int pt = 0; pt < WEFT_POLICY_POINT__MAX; pt++) {
+			json_key(w, cli_policy_point_str(pt));
+			json_object_begin(w);
+			policy_counts_json(w, p, pt);
+			json_object_end(w);
+		}
+		json_object_end(w);
+	}
+	json_array_end(w);
+	json_key(w, "policy_reasons");
+	json_array_begin(w);
+	for (int r = 0; r < WEFT_POLICY_REASON__MAX; r++) {
+		__u64 total = 0;
+
+		json_object_begin(w);
+		json_kv_string(w, "reason", policy_reason_name(r));
+		for (int pt = 0; pt < WEFT_POLICY_POINT__MAX; pt++) {
+			json_kv_u64(w, cli_policy_point_str(pt), snap->reasons[r][pt]);
+			total += snap->reasons[r][pt];
+		}
+		json_kv_u64(w, "total", total);
+		json_object_end(w);
+	}
+	json_array_end(w);
 }
 
 static void stats_json(struct cli_ctx *ctx, const struct stats_view *v)
@@ -179,7 +260,19 @@ static void stats_json(struct cli_ctx *ctx, const struct stats_view *v)
 	for (unsigned int i = 0; i < WEFT_CNT__MAX; i++)
 		json_kv_u64(w, weft_counter_name(i), v->counters[i]);
 	json_object_end(w);
+	policies_json(w, &v->snap);
 	json_object_end(w);
+}
+
+/* Print t (then a blank line when more follows) unless err; free it. */
+static int table_done(struct table *t, int err, bool more)
+{
+	if (!err)
+		table_print(t, stdout);
+	if (!err && more)
+		putchar('\n');
+	table_free(t);
+	return err;
 }
 
 static int conns_text(const struct stats_view *v)
@@ -229,10 +322,76 @@ static int conns_text(const struct stats_view *v)
 				b ? b->workload : NULL, source, num[0], num[1],
 				num[2], num[3]);
 	}
-	if (!err)
-		table_print(&t, stdout);
-	table_free(&t);
-	return err;
+	return table_done(&t, err, false);
+}
+
+/* Decimal counts into num[0..n-1] (24 bytes each). */
+static void counts_str(char (*num)[24], const __u64 *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		snprintf(num[i], sizeof(num[i]), "%" PRIu64, (uint64_t)v[i]);
+}
+
+/*
+ * A row per policy with its totals and under it a row per point that saw
+ * any; "(none)" holds the decisions no policy made, "#id" a policy gone
+ * from weft_policy_meta since it was counted.
+ */
+static int policies_text(const struct snapshot *snap)
+{
+	static const char *const header[] = {
+		"POLICY", "ACTION", "ALLOW", "DENY", "AUDIT"
+	};
+	static const char *const detail[] = { "POINT", "ALLOW", "DENY", "AUDIT" };
+	char name[sizeof(snap->policies->ns) + sizeof(snap->policies->name)];
+	char action[32], num[SNAP_POLICY__COUNTS][24];
+	__u64 total[SNAP_POLICY__COUNTS];
+	struct table t;
+	int err;
+
+	err = table_init(&t, 5, header, 0x7u << 2);
+	err = err ?: table_init_detail(&t, 4, detail, 0x7u << 1);
+	for (size_t i = 0; !err && i < snap->npolicies; i++) {
+		const struct snap_policy *p = &snap->policies[i];
+
+		if (p->named)
+			snprintf(name, sizeof(name), "%s/%s", p->ns, p->name);
+		else if (p->id == WEFT_POLICY_NONE)
+			snprintf(name, sizeof(name), "(none)");
+		else
+			snprintf(name, sizeof(name), "#%u", p->id);
+		snprintf(action, sizeof(action), "%s%s",
+			 p->named ? cli_authz_action_str(p->action) : "",
+			 p->named && !p->enforced ? " (not enforced)" : "");
+		for (int c = 0; c < SNAP_POLICY__COUNTS; c++)
+			total[c] = policy_total(p, c);
+		counts_str(num, total, SNAP_POLICY__COUNTS);
+		err = table_add(&t, name, action, num[0], num[1], num[2]);
+		for (int pt = 0; !err && pt < WEFT_POLICY_POINT__MAX; pt++) {
+			if (!p->n[pt][0] && !p->n[pt][1] && !p->n[pt][2])
+				continue;
+			counts_str(num, p->n[pt], SNAP_POLICY__COUNTS);
+			err = table_add_detail(&t, cli_policy_point_str(pt), num[0],
+					       num[1], num[2]);
+		}
+	}
+	err = table_done(&t, err, true);
+	if (err)
+		return err;
+
+	err = table_init(&t, 4, (const char *const[]){ "REASON", "INBOUND",
+						       "CONNECT", "TOTAL" },
+			 0x7u << 1);
+	for (int r = 0; !err && r < WEFT_POLICY_REASON__MAX; r++) {
+		__u64 row[3] = { snap->reasons[r][WEFT_POLICY_POINT_INBOUND],
+				 snap->reasons[r][WEFT_POLICY_POINT_CONNECT] };
+
+		row[2] = row[0] + row[1];
+		counts_str(num, row, 3);
+		err = table_add(&t, policy_reason_name(r), num[0], num[1],
+				num[2]);
+	}
+	return table_done(&t, err, false);
 }
 
 static int stats_text(const struct stats_view *v)
@@ -261,13 +420,10 @@ static int stats_text(const struct stats_view *v)
 			 (uint64_t)v->svc[i].no_backend);
 		err = table_add(&t, s->host, svc, num[0], num[1], num[2]);
 	}
-	if (!err)
-		table_print(&t, stdout);
-	table_free(&t);
+	err = table_done(&t, err, true);
 	if (err)
 		return err;
 
-	putchar('\n');
 	err = conns_text(v);
 	if (err)
 		return err;
@@ -279,10 +435,7 @@ static int stats_text(const struct stats_view *v)
 			 (uint64_t)v->counters[i]);
 		err = table_add(&t, weft_counter_name(i), num[0]);
 	}
-	if (!err)
-		table_print(&t, stdout);
-	table_free(&t);
-	return err;
+	return table_done(&t, err, true) ?: policies_text(&v->snap);
 }
 
 int do_stats(struct cli_ctx *ctx, int argc, char **argv)

@@ -10,6 +10,7 @@
 #include <weft/abi.h>
 
 #include "lb.h"
+#include "policy.h"
 
 /* Prometheus label values escape backslash, quote and newline. */
 static void label_value(FILE *out, const char *s)
@@ -165,16 +166,86 @@ static void workload_labels(FILE *out, const struct agent_metrics *m,
 	fprintf(out, "\",%s_cluster=\"unknown\",", side);
 }
 
-/* One istio_tcp_* label set and its four counters, summed. */
-struct tcp_series {
-	char *labels; /* the inside of {...} */
-	__u64 value[4]; /* opened, closed, sent, received */
+/*
+ * The series of metric families whose map keys are finer than their
+ * labels: rows are collected with their label set, then rows with equal
+ * labels are summed into one series, since Prometheus must never see two
+ * samples of one series.
+ */
+struct series {
+	char *labels;   /* the inside of {...} */
+	__u64 value[4]; /* one per family sharing the labels */
 };
 
-static int tcp_series_cmp(const void *a, const void *b)
+struct series_set {
+	size_t n, cap;
+	struct series *rows;
+};
+
+static int series_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct tcp_series *)a)->labels,
-		      ((const struct tcp_series *)b)->labels);
+	return strcmp(((const struct series *)a)->labels,
+		      ((const struct series *)b)->labels);
+}
+
+/* Take over labels (NULL: out of memory).  0 or -ENOMEM. */
+static int series_add(struct series_set *s, char *labels, const __u64 *value,
+		      size_t nvalues)
+{
+	struct series row = { .labels = labels };
+
+	if (!labels)
+		return -ENOMEM;
+	if (s->n == s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 64;
+		struct series *p = reallocarray(s->rows, ncap, sizeof(*p));
+
+		if (!p) {
+			free(labels);
+			return -ENOMEM;
+		}
+		s->rows = p;
+		s->cap = ncap;
+	}
+	memcpy(row.value, value, nvalues * sizeof(*value));
+	s->rows[s->n++] = row;
+	return 0;
+}
+
+/* Sort by labels, summing the rows of equal labels into one. */
+static void series_merge(struct series_set *s)
+{
+	size_t w = 0;
+
+	if (s->n > 1)
+		qsort(s->rows, s->n, sizeof(*s->rows), series_cmp);
+	for (size_t i = 0; i < s->n; i++) {
+		if (w && !strcmp(s->rows[w - 1].labels, s->rows[i].labels)) {
+			for (int v = 0; v < 4; v++)
+				s->rows[w - 1].value[v] += s->rows[i].value[v];
+			free(s->rows[i].labels);
+			continue;
+		}
+		s->rows[w++] = s->rows[i];
+	}
+	s->n = w;
+}
+
+/* One counter family: HELP, TYPE and value[v] of every series. */
+static void series_print(FILE *out, const struct series_set *s,
+			 const char *name, const char *help, int v)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (size_t i = 0; i < s->n; i++)
+		fprintf(out, "%s{%s} %llu\n", name, s->rows[i].labels,
+			(unsigned long long)s->rows[i].value[v]);
+}
+
+static void series_free(struct series_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->rows[i].labels);
+	free(s->rows);
 }
 
 /* The Istio labels of one weft_tcp_stats key, into a new string. */
@@ -235,66 +306,124 @@ static int render_istio_tcp(FILE *out, const struct agent_metrics *m)
 	};
 	struct weft_tcp_stats_key key, *prev = NULL;
 	int ncpus = datapath_ncpus(), err = 0;
-	struct tcp_series *rows = NULL;
-	size_t nrows = 0, cap = 0, w = 0;
+	struct series_set rows = {};
 	struct weft_tcp_stats *per;
 
 	per = calloc((size_t)ncpus, sizeof(*per));
 	if (!per)
 		return -ENOMEM;
-	while (bpf_map_get_next_key(m->maps->tcp_stats, prev, &key) == 0) {
-		struct tcp_series row = {};
+	while (!err &&
+	       bpf_map_get_next_key(m->maps->tcp_stats, prev, &key) == 0) {
+		__u64 value[4] = {};
 
 		prev = &key;
 		if (bpf_map_lookup_elem(m->maps->tcp_stats, &key, per))
 			continue;
 		for (int c = 0; c < ncpus; c++) {
-			row.value[0] += per[c].opened;
-			row.value[1] += per[c].closed;
-			row.value[2] += per[c].sent_bytes;
-			row.value[3] += per[c].received_bytes;
+			value[0] += per[c].opened;
+			value[1] += per[c].closed;
+			value[2] += per[c].sent_bytes;
+			value[3] += per[c].received_bytes;
 		}
-		row.labels = tcp_series_labels(m, &key);
-		if (nrows == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct tcp_series *p = realloc(rows, ncap * sizeof(*p));
+		err = series_add(&rows, tcp_series_labels(m, &key), value, 4);
+	}
+	series_merge(&rows);
+	for (int v = 0; v < 4 && !err; v++)
+		series_print(out, &rows, names[v].name, names[v].help, v);
+	series_free(&rows);
+	free(per);
+	return err;
+}
 
-			if (!p) {
-				free(row.labels);
-				err = -ENOMEM;
-				break;
-			}
-			rows = p;
-			cap = ncap;
-		}
-		if (!row.labels) {
-			err = -ENOMEM;
-			break;
-		}
-		rows[nrows++] = row;
+static const char *policy_point_label(__u8 point)
+{
+	return point == WEFT_POLICY_POINT_INBOUND ? "inbound" :
+	       point == WEFT_POLICY_POINT_CONNECT ? "connect" :
+						    "unknown";
+}
+
+/*
+ * The labels of one weft_policy_stats key, into a new string: the
+ * deciding (or, audit="true", the AUDIT) policy, empty for decisions no
+ * policy made, policy="#<id>" in namespace "unknown" for one deleted since.
+ */
+static char *policy_series_labels(const struct agent_metrics *m,
+				  const struct weft_policy_stats_key *key)
+{
+	struct weft_policy_meta meta = {};
+	char *labels = NULL, ns[sizeof(meta.ns) + 1] = "";
+	char name[sizeof(meta.name) + 1] = "";
+	size_t len = 0;
+	FILE *out;
+
+	if (key->policy != WEFT_POLICY_NONE &&
+	    bpf_map_lookup_elem(m->maps->policy_meta, &key->policy, &meta)) {
+		snprintf(ns, sizeof(ns), "unknown");
+		snprintf(name, sizeof(name), "#%u", key->policy);
+	} else if (key->policy != WEFT_POLICY_NONE) {
+		memcpy(ns, meta.ns, sizeof(meta.ns));
+		memcpy(name, meta.name, sizeof(meta.name));
 	}
-	if (nrows > 1)
-		qsort(rows, nrows, sizeof(*rows), tcp_series_cmp);
-	for (size_t i = 0; i < nrows; i++) {
-		if (w && !strcmp(rows[w - 1].labels, rows[i].labels)) {
-			for (int v = 0; v < 4; v++)
-				rows[w - 1].value[v] += rows[i].value[v];
-			free(rows[i].labels);
+	out = open_memstream(&labels, &len);
+	if (!out)
+		return NULL;
+	fputs("policy_namespace=\"", out);
+	label_value(out, ns);
+	fputs("\",policy=\"", out);
+	label_value(out, name);
+	fprintf(out, "\",action=\"%s\",reason=\"%s\",point=\"%s\",audit=\"%s\"",
+		key->action == WEFT_POLICY_ACTION_ALLOW ? "allow" : "deny",
+		policy_reason_name(key->reason), policy_point_label(key->point),
+		key->audit ? "true" : "false");
+	if (fclose(out)) {
+		free(labels);
+		return NULL;
+	}
+	return labels;
+}
+
+/* AuthorizationPolicy: the compiled config in force and its decisions. */
+static int render_policy(FILE *out, const struct agent_metrics *m)
+{
+	struct weft_policy_stats_key key, *prev = NULL;
+	struct weft_policy_config cfg = {};
+	int ncpus = datapath_ncpus(), err = 0;
+	struct series_set rows = {};
+	__u32 zero = 0;
+	__u64 *per;
+
+	bpf_map_lookup_elem(m->maps->policy_config, &zero, &cfg);
+	fprintf(out,
+		"# HELP weft_policy_generation Config generation of the AuthorizationPolicy tables in force.\n"
+		"# TYPE weft_policy_generation gauge\n"
+		"weft_policy_generation %llu\n"
+		"# HELP weft_policies AuthorizationPolicies installed (weft_policy_meta).\n"
+		"# TYPE weft_policies gauge\n"
+		"weft_policies %u\n",
+		(unsigned long long)cfg.generation,
+		map_entries(m->maps->policy_meta, sizeof(__u32)));
+
+	per = calloc((size_t)ncpus, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	while (!err &&
+	       bpf_map_get_next_key(m->maps->policy_stats, prev, &key) == 0) {
+		__u64 sum = 0;
+
+		prev = &key;
+		if (bpf_map_lookup_elem(m->maps->policy_stats, &key, per))
 			continue;
-		}
-		rows[w++] = rows[i];
+		for (int c = 0; c < ncpus; c++)
+			sum += per[c];
+		err = series_add(&rows, policy_series_labels(m, &key), &sum, 1);
 	}
-	for (int v = 0; v < 4 && !err; v++) {
-		fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", names[v].name,
-			names[v].help, names[v].name);
-		for (size_t i = 0; i < w; i++)
-			fprintf(out, "%s{%s} %llu\n", names[v].name,
-				rows[i].labels,
-				(unsigned long long)rows[i].value[v]);
-	}
-	for (size_t i = 0; i < w; i++)
-		free(rows[i].labels);
-	free(rows);
+	series_merge(&rows);
+	if (!err)
+		series_print(out, &rows, "weft_policy_connections_total",
+			     "Connections decided by AuthorizationPolicy, by deciding policy "
+			     "(audit=\"true\": matched AUDIT policy), action, reason and point.",
+			     0);
+	series_free(&rows);
 	free(per);
 	return err;
 }
@@ -349,5 +478,5 @@ int metrics_render(FILE *out, void *data)
 	}
 	render_map_fill(out, m);
 	render_services(out, m);
-	return render_istio_tcp(out, m);
+	return render_policy(out, m) ?: render_istio_tcp(out, m);
 }
