@@ -190,13 +190,6 @@ const char *cli_authz_action_str(__u8 action)
 		       "?";
 }
 
-const char *cli_policy_point_str(__u8 point)
-{
-	return point == WEFT_POLICY_POINT_INBOUND ? "inbound" :
-	       point == WEFT_POLICY_POINT_CONNECT ? "connect" :
-						    "?";
-}
-
 static unsigned int cli_permille(__u64 part, __u64 total)
 {
 	return total ? (unsigned int)((part * 1000 + total / 2) / total) : 0;

@@ -92,9 +92,6 @@ const char *cli_policy_str(__u8 policy, char *buf, size_t len);
 /* An AuthorizationPolicy's action (enum istio_authz_action): "ALLOW",
  * "DENY", "AUDIT", "CUSTOM", "?" out of range. */
 const char *cli_authz_action_str(__u8 action);
-/* Where the datapath decided (enum weft_policy_point): "inbound",
- * "connect", "?" out of range. */
-const char *cli_policy_point_str(__u8 point);
 
 /*
  * part / total rounded to a thousandth (0 when total is 0): as "80.0%"

@@ -294,7 +294,7 @@ static int monitor_json(struct monitor *m, const struct weft_policy_event *e,
 
 	json_object_begin(w);
 	json_kv_string(w, "time", l->time);
-	json_kv_string(w, "point", cli_policy_point_str(e->point));
+	json_kv_string(w, "point", policy_point_name(e->point));
 	json_kv_string(w, "action",
 		       v->action == WEFT_POLICY_ACTION_ALLOW ? "allow" : "deny");
 	json_kv_bool(w, "audit", l->audit);
@@ -325,7 +325,7 @@ static int monitor_text(const struct weft_policy_event *e,
 		 v->action == WEFT_POLICY_ACTION_ALLOW ? "ALLOW" : "DENY",
 		 l->audit ? "+AUDIT" : "");
 	printf("%s %s %-11s %s -> %s %s identity=%s policy=%s rule=",
-	       l->time, cli_policy_point_str(e->point), verdict,
+	       l->time, policy_point_name(e->point), verdict,
 	       cli_addr_port_str(&e->src, e->sport, src, sizeof(src)),
 	       cli_addr_port_str(&e->dst, e->dport, dst, sizeof(dst)),
 	       l->proto, l->identity ? l->identity : "unknown",

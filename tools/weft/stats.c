@@ -175,7 +175,7 @@ static void policies_json(struct json_writer *w, const struct snapshot *snap)
 		}
 		policy_counts_json(w, p, -1);
 		for (int pt = 0; pt < WEFT_POLICY_POINT__MAX; pt++) {
-			json_key(w, cli_policy_point_str(pt));
+			json_key(w, policy_point_name(pt));
 			json_object_begin(w);
 			policy_counts_json(w, p, pt);
 			json_object_end(w);
@@ -191,7 +191,7 @@ static void policies_json(struct json_writer *w, const struct snapshot *snap)
 		json_object_begin(w);
 		json_kv_string(w, "reason", policy_reason_name(r));
 		for (int pt = 0; pt < WEFT_POLICY_POINT__MAX; pt++) {
-			json_kv_u64(w, cli_policy_point_str(pt), snap->reasons[r][pt]);
+			json_kv_u64(w, policy_point_name(pt), snap->reasons[r][pt]);
 			total += snap->reasons[r][pt];
 		}
 		json_kv_u64(w, "total", total);
@@ -371,7 +371,7 @@ static int policies_text(const struct snapshot *snap)
 			if (!p->n[pt][0] && !p->n[pt][1] && !p->n[pt][2])
 				continue;
 			counts_str(num, p->n[pt], SNAP_POLICY__COUNTS);
-			err = table_add_detail(&t, cli_policy_point_str(pt), num[0],
+			err = table_add_detail(&t, policy_point_name(pt), num[0],
 					       num[1], num[2]);
 		}
 	}

@@ -335,13 +335,6 @@ static int render_istio_tcp(FILE *out, const struct agent_metrics *m)
 	return err;
 }
 
-static const char *policy_point_label(__u8 point)
-{
-	return point == WEFT_POLICY_POINT_INBOUND ? "inbound" :
-	       point == WEFT_POLICY_POINT_CONNECT ? "connect" :
-						    "unknown";
-}
-
 /*
  * The labels of one weft_policy_stats key, into a new string: the
  * deciding (or, audit="true", the AUDIT) policy, empty for decisions no
@@ -373,7 +366,7 @@ static char *policy_series_labels(const struct agent_metrics *m,
 	label_value(out, name);
 	fprintf(out, "\",action=\"%s\",reason=\"%s\",point=\"%s\",audit=\"%s\"",
 		key->action == WEFT_POLICY_ACTION_ALLOW ? "allow" : "deny",
-		policy_reason_name(key->reason), policy_point_label(key->point),
+		policy_reason_name(key->reason), policy_point_name(key->point),
 		key->audit ? "true" : "false");
 	if (fclose(out)) {
 		free(labels);

@@ -60,6 +60,9 @@
 /* "no-policy", "allow-match", "custom-unsupported", ... */
 const char *policy_reason_name(enum weft_policy_reason reason);
 
+/* "inbound" (the SYN at the destination), "connect", "unknown". */
+const char *policy_point_name(unsigned int point);
+
 /*
  * Table rows: what the agent writes into each map (records in
  * include/weft/abi.h), sorted by key bytes.  Compiled with generation 0:

@@ -33,6 +33,13 @@ const char *policy_reason_name(enum weft_policy_reason reason)
 	return reason_names[reason];
 }
 
+const char *policy_point_name(unsigned int point)
+{
+	return point == WEFT_POLICY_POINT_INBOUND ? "inbound" :
+	       point == WEFT_POLICY_POINT_CONNECT ? "connect" :
+						    "unknown";
+}
+
 bool policy_str_match(const char *pattern, const char *value)
 {
 	size_t pl, vl;
