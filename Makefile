@@ -36,7 +36,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 WARN    := -Wall -Wextra -Werror
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Iuser/lib -Iuser -I$(BPF_OUT)
-LDLIBS  := -lbpf -lelf -lz -lyaml
+LDLIBS  := -lbpf -lelf -lz -lyaml -lmnl
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined

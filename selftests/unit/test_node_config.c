@@ -55,7 +55,8 @@ WEFT_TEST(node_config_defaults_and_load)
 		"configDir: /etc/weft/node-1.d\n"
 		"metricsAddress: \"::1\"\n"
 		"metricsPort: 15021\n"
-		"trustDomain: example.org\n";
+		"trustDomain: example.org\n"
+		"netnsDir: /var/run/netns\n";
 	struct node_config cfg;
 	char path[64], *text;
 
@@ -67,6 +68,7 @@ WEFT_TEST(node_config_defaults_and_load)
 	ASSERT_STREQ(cfg.metrics_addr, NODE_DEFAULT_METRICS_ADDR, "address");
 	ASSERT_EQ(cfg.metrics_port, NODE_DEFAULT_METRICS_PORT, "port");
 	ASSERT_STREQ(cfg.trust_domain, NODE_DEFAULT_TRUST_DOMAIN, "td");
+	ASSERT_STREQ(cfg.netns_dir, "/run/netns", "netns dir");
 
 	if (!ASSERT_OK(load_node(good, &cfg, &text, path, sizeof(path)), "load"))
 		printf("%s", text);
@@ -78,6 +80,7 @@ WEFT_TEST(node_config_defaults_and_load)
 	ASSERT_STREQ(cfg.metrics_addr, "::1", "metricsAddress");
 	ASSERT_EQ(cfg.metrics_port, 15021, "metricsPort");
 	ASSERT_STREQ(cfg.trust_domain, "example.org", "trustDomain");
+	ASSERT_STREQ(cfg.netns_dir, "/var/run/netns", "netnsDir");
 
 	/* Partial files override only what they name; port 0 disables. */
 	ASSERT_OK(load_node("metricsPort: 0\n", &cfg, &text, path, sizeof(path)),
@@ -106,6 +109,8 @@ WEFT_TEST(node_config_errors_leave_cfg_unchanged)
 		{ "metricsAddress: 10.0.0\n",
 		  "1: metricsAddress: \"10.0.0\" is not an IP address" },
 		{ "pinDir: relative/dir\n", "1: pinDir: \"relative/dir\" is not an absolute path" },
+		{ "netnsDir: run/netns\n", "1: netnsDir: \"run/netns\" is not an absolute path" },
+		{ "netnsDir: \"\"\n", "1: netnsDir: must not be empty" },
 		{ "nodeName: \"\"\n", "1: nodeName: must not be empty" },
 		{ "nodeName: [a]\n", "1: nodeName: expected a string, got a list" },
 		{ "nodeName: node 1\n", "1: nodeName: \"node 1\" is not a node name" },

@@ -21,12 +21,14 @@
 
 #include "apply.h"
 #include "apply_policy.h"
+#include "conn_sweep.h"
 #include "datapath.h"
 #include "lb.h"
 #include "loader.h"
 #include "log.h"
 #include "mesh.h"
 #include "metrics.h"
+#include "netns_scan.h"
 #include "node_config.h"
 #include "policy.h"
 #include "server.h"
@@ -47,6 +49,8 @@ struct agent {
 	struct policy_state policy; /* its AuthorizationPolicy tables */
 	struct server server;
 	struct agent_metrics metrics;
+	struct netns_scan *netns; /* served namespaces -> weft_netns */
+	struct conn_sweep sweep;  /* connections judged by the policy */
 };
 
 static void usage(FILE *out)
@@ -219,6 +223,8 @@ static int agent_signals(sigset_t *set)
 #define RELOAD_QUIET_MS 50
 /* Garbage of an apply is collected once its grace period is over. */
 #define GC_DELAY_MS (APPLY_GRACE_NS / 1000000 + 50)
+/* Workload namespaces are rescanned this often (see netns_scan.h). */
+#define NETNS_SCAN_MS 1000
 
 static int agent_watch(const char *dir)
 {
@@ -286,21 +292,28 @@ static int timeout_until(uint64_t now, const uint64_t *deadlines, int n,
 }
 
 /*
- * The agent's one event loop: signals, config dir events, the HTTP
- * endpoint, and two timers (reload after a quiet period, garbage
- * collection after the grace period).  Nothing in it blocks.
+ * The agent's one event loop: signals, config dir and netns dir events,
+ * the HTTP endpoint, and three timers (reload after a quiet period,
+ * garbage collection after the grace period, the namespace rescan).
+ * After every config applied, the namespaces are rescanned and the open
+ * connections judged when the policy tables changed.  Nothing in it
+ * blocks.
  */
 static int agent_run(struct agent *a)
 {
-	struct pollfd pfd[2 + 1 + SERVER_MAX_CONNS];
-	uint64_t reload_at = 0, gc_at = 0;
+	struct pollfd pfd[3 + 1 + SERVER_MAX_CONNS];
+	uint64_t reload_at = 0, gc_at = 0, netns_at = 0;
+	uint64_t applied = a->metrics.reloads;
+	int netns_map = loader_maps(a->loader)->netns;
 	sigset_t set;
-	int sfd, wfd, err = 0;
+	int sfd, wfd, nfd = -1, err = 0;
 
 	sfd = agent_signals(&set);
 	if (sfd < 0)
 		return sfd;
 	wfd = agent_watch(a->node.config_dir); /* < 0: SIGHUP only */
+	if (access(a->node.netns_dir, F_OK) == 0) /* else: the timer only */
+		nfd = agent_watch(a->node.netns_dir);
 	a->server.listen_fd = -1;
 	for (int i = 0; i < SERVER_MAX_CONNS; i++)
 		a->server.conns[i].fd = -1;
@@ -318,18 +331,25 @@ static int agent_run(struct agent *a)
 	a->server.metrics_data = &a->metrics;
 	a->server.ready = true; /* the initial config was applied */
 	gc_at = mono_ms() + GC_DELAY_MS;
+	netns_at = mono_ms() + NETNS_SCAN_MS;
 
 	for (;;) {
-		uint64_t deadlines[2] = { reload_at, gc_at }, now;
+		uint64_t deadlines[3] = { reload_at, gc_at, netns_at }, now;
 		struct signalfd_siginfo si;
 		int nsrv, n;
 
+		if (a->metrics.reloads != applied) { /* a config was applied */
+			applied = a->metrics.reloads;
+			netns_scan_run(a->netns, netns_map);
+			conn_sweep_on_change(&a->sweep, a->netns, &a->policy);
+		}
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = wfd, .events = POLLIN };
-		nsrv = server_poll_fds(&a->server, pfd + 2,
-				       (int)(sizeof(pfd) / sizeof(pfd[0])) - 2);
-		n = poll(pfd, (nfds_t)(2 + nsrv),
-			 timeout_until(mono_ms(), deadlines, 2,
+		pfd[2] = (struct pollfd){ .fd = nfd, .events = POLLIN };
+		nsrv = server_poll_fds(&a->server, pfd + 3,
+				       (int)(sizeof(pfd) / sizeof(pfd[0])) - 3);
+		n = poll(pfd, (nfds_t)(3 + nsrv),
+			 timeout_until(mono_ms(), deadlines, 3,
 				       server_timeout_ms(&a->server)));
 		if (n < 0) {
 			if (errno == EINTR)
@@ -348,10 +368,17 @@ static int agent_run(struct agent *a)
 					-EAGAIN ?
 					now + GC_DELAY_MS :
 					0;
+		if ((pfd[2].revents & POLLIN) && agent_watch_drain(nfd) &&
+		    netns_at > now + RELOAD_QUIET_MS) /* entries come, go */
+			netns_at = now + RELOAD_QUIET_MS;
+		if (now >= netns_at) {
+			netns_scan_run(a->netns, netns_map);
+			netns_at = now + NETNS_SCAN_MS;
+		}
 		server_expire(&a->server);
 		if ((pfd[1].revents & POLLIN) && agent_watch_drain(wfd))
 			reload_at = now + RELOAD_QUIET_MS; /* wait for quiet */
-		server_dispatch(&a->server, pfd + 2, nsrv);
+		server_dispatch(&a->server, pfd + 3, nsrv);
 		if (!(pfd[0].revents & POLLIN) ||
 		    read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
@@ -367,6 +394,8 @@ static int agent_run(struct agent *a)
 	}
 out:
 	server_close(&a->server);
+	if (nfd >= 0)
+		close(nfd);
 	if (wfd >= 0)
 		close(wfd);
 	close(sfd);
@@ -396,6 +425,7 @@ int main(int argc, char **argv)
 	const char *node_file = NULL, *flag[OPT_UNINSTALL + 1] = {};
 	enum agent_mode mode = MODE_DAEMON;
 	struct agent_compiled compiled = {};
+	struct netns_scan_opts served = {};
 	struct agent a = {};
 	int opt, err, verbose = 0;
 
@@ -499,13 +529,23 @@ int main(int argc, char **argv)
 	}
 	err = agent_write(&a, &compiled);
 	agent_compiled_free(&compiled);
+	/* weft_netns before attaching: the first connect() knows its
+	 * workload; connections opened before are judged once attached. */
+	served = (struct netns_scan_opts){ .netns_dir = a.node.netns_dir,
+					   .cgroup = a.cgroup };
+	err = err ?: netns_scan_new(&served, &a.netns);
+	if (!err)
+		netns_scan_run(a.netns, loader_maps(a.loader)->netns);
 	err = err ?: loader_attach(a.loader);
 	if (!err)
 		pr_info("node %s: datapath attached to %s, pinned under %s\n",
 			a.node.node_name, a.cgroup, a.node.pin_dir);
+	if (!err)
+		conn_sweep_on_change(&a.sweep, a.netns, &a.policy);
 	if (!err && mode == MODE_DAEMON)
 		err = agent_run(&a);
 	loader_free(a.loader);
+	netns_scan_free(a.netns);
 	lb_state_free(&a.state);
 	policy_state_free(&a.policy);
 	return err ? 1 : 0;

@@ -33,6 +33,8 @@ void node_config_defaults(struct node_config *cfg)
 	cfg->metrics_port = NODE_DEFAULT_METRICS_PORT;
 	snprintf(cfg->trust_domain, sizeof(cfg->trust_domain), "%s",
 		 NODE_DEFAULT_TRUST_DOMAIN);
+	snprintf(cfg->netns_dir, sizeof(cfg->netns_dir), "%s",
+		 NODE_DEFAULT_NETNS_DIR);
 }
 
 /* Node names and trust domains: letters, digits, '.', '-', '_'. */
@@ -90,7 +92,8 @@ int node_config_load(const char *path, struct node_config *cfg)
 {
 	static const char *const keys[] = {
 		"nodeName", "cgroupPath", "pinDir", "configDir",
-		"metricsAddress", "metricsPort", "trustDomain", NULL,
+		"metricsAddress", "metricsPort", "trustDomain", "netnsDir",
+		NULL,
 	};
 	struct yarena arena = { 0 };
 	struct ydiag diag = { 0 };
@@ -140,6 +143,9 @@ int node_config_load(const char *path, struct node_config *cfg)
 		read_field(&d, root, "trustDomain", next.trust_domain,
 			   sizeof(next.trust_domain), name_chars,
 			   "a trust domain (letters, digits, '.', '-', '_')");
+		read_field(&d, root, "netnsDir", next.netns_dir,
+			   sizeof(next.netns_dir), is_absolute,
+			   "an absolute path");
 		if (ymap_find_pair(root, "metricsPort")) {
 			if (!ymap_find(root, "metricsPort")) {
 				size_t m = ydec_push(&d, "metricsPort");

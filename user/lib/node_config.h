@@ -11,6 +11,7 @@
  *   metricsAddress: 127.0.0.1
  *   metricsPort: 15020
  *   trustDomain: cluster.local
+ *   netnsDir: /run/netns            # workload network namespaces (CNI)
  */
 #ifndef WEFT_NODE_CONFIG_H
 #define WEFT_NODE_CONFIG_H
@@ -24,6 +25,7 @@
 #define NODE_DEFAULT_METRICS_ADDR "127.0.0.1"
 #define NODE_DEFAULT_METRICS_PORT 15020
 #define NODE_DEFAULT_TRUST_DOMAIN "cluster.local"
+#define NODE_DEFAULT_NETNS_DIR "/run/netns"
 
 struct node_config {
 	char node_name[64];
@@ -33,6 +35,8 @@ struct node_config {
 	char metrics_addr[64];
 	uint16_t metrics_port; /* 0 = no metrics/health listener */
 	char trust_domain[128];
+	/* Every entry is a served workload's network namespace (absolute). */
+	char netns_dir[PATH_MAX];
 };
 
 /* Fill in the defaults above (node name: the host name). */
