@@ -173,6 +173,7 @@ status:
   podIPs:
   - ip: 10.201.4.1
 EOF
+	cat <<'EOF'
 ---
 apiVersion: v1
 kind: Pod
@@ -414,8 +415,10 @@ bold "weft service list"
 bold "weft stats"
 "$WEFT" -p "$PINS" stats
 bold "metrics (http://127.0.0.1:15020/metrics in the node namespace, first lines)"
+# (into a file first: head closing the pipe early must not fail the demo)
 sb_exec - "$CLIENT_NS" curl -sS --noproxy '*' --max-time 3 \
-	http://127.0.0.1:15020/metrics 2>&1 | grep -v '^#' | head -n 12 | sed 's/^/  /'
+	http://127.0.0.1:15020/metrics >"$SB_RUN_DIR/metrics.txt" 2>&1 || true
+grep -v '^#' "$SB_RUN_DIR/metrics.txt" | head -n 12 | sed 's/^/  /'
 
 if [ -n "${DEMO_PAUSE:-}" ]; then
 	bold "paused: try  nsenter --net=/run/netns/$CLIENT_NS ...  (Enter to clean up)"
