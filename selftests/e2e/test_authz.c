@@ -248,6 +248,50 @@ WEFT_E2E_TEST(e2e_authz_inbound_enforced_and_explained)
 		az_check_explain(&e, c, label);
 	}
 
+	/*
+	 * Counters: one SYN per case (the client gives up before the SYN is
+	 * retried), so every deciding policy counted exactly its cases.
+	 */
+	{
+		struct sb_result r = {};
+		static const struct {
+			const char *ns, *policy, *action, *audit;
+			long long n;
+		} want[] = {
+			{ "backend", "allow-namespaces", "allow", "false", 1 },
+			{ "backend", "deny-batch", "deny", "false", 1 },
+			{ "db", "allow-subnet", "allow", "false", 2 },
+			{ "db", "audit-frontend", "allow", "true", 1 },
+			{ "istio-system", "deny-7070", "deny", "false", 1 },
+			{ "shop", "allow-get", "deny", "false", 1 },
+			{ "", "", "deny", "false", 3 }, /* no-allow-match */
+		};
+
+		if (ASSERT_EQ(sb_agent_http(&r, &e.agent, "/metrics"), 200,
+			      "scrape"))
+			for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+				char l[4][96];
+				const char *const labels[] = { l[0], l[1], l[2],
+							       l[3], NULL };
+
+				snprintf(l[0], sizeof(l[0]),
+					 "policy_namespace=\"%s\"", want[i].ns);
+				snprintf(l[1], sizeof(l[1]), "policy=\"%s\"",
+					 want[i].policy);
+				snprintf(l[2], sizeof(l[2]), "action=\"%s\"",
+					 want[i].action);
+				snprintf(l[3], sizeof(l[3]), "audit=\"%s\"",
+					 want[i].audit);
+				ASSERT_EQ(sb_prom_sum(r.out,
+						      "weft_policy_connections_total",
+						      labels),
+					  want[i].n, want[i].policy[0] ?
+							     want[i].policy :
+							     "no policy");
+			}
+		sb_result_free(&r);
+	}
+
 	sb_sleep_ms(300);
 	sb_proc_stop(&monitor, SIGTERM, 2000);
 	events = sb_proc_log(&monitor);
