@@ -21,7 +21,10 @@
  *      then classes with equal verdict rows are merged, the biggest
  *      identity class becomes class 0 (the lookup's miss value), and
  *      redundant rows are left out (a CIDR with its parent's class, a port
- *      with the pair's port-0 verdict).
+ *      with the pair's port-0 verdict).  The verdicts are found by one walk
+ *      over the LPM entries per identity class that re-evaluates only the
+ *      rules whose facts change (see "verdicts"), not every rule for
+ *      every pair: ipBlocks rules each add an address class.
  *
  * Evaluation order inside a verdict (istio-dataplane-spec.md §4): CUSTOM,
  * DENY, no ALLOW policy, ALLOW, else deny; the first matching rule in
@@ -75,16 +78,26 @@ struct intern {
 	struct yarena *arena;   /* keys are copied here */
 };
 
+/*
+ * Eight bytes per step: keys include whole verdict rows of a set (see
+ * merge_classes), so a byte-at-a-time hash would dominate the compile.
+ * Only slot placement depends on it; ids follow insertion order.
+ */
 static uint64_t hash_bytes(const void *p, size_t len)
 {
 	const unsigned char *b = p;
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= b[i];
-		h *= 1099511628211ull;
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, b + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
 	}
-	return h;
+	w = 0;
+	memcpy(&w, b + i, len - i);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	return h ^ (h >> 29);
 }
 
 static int intern_grow(struct intern *t)
@@ -783,6 +796,8 @@ struct setc {                     /* scratch for one set */
 	VEC(uint16_t) ports;      /* sorted, unique */
 	uint32_t *idcls0;         /* identity (0..N) -> class before merge */
 	VEC(uint32_t) idrep0;     /* class -> representative identity */
+	VEC(uint32_t) idfacts;    /* class i's true local id atoms, ascending: */
+	VEC(uint32_t) idfacts_off; /* idfacts[off[i] .. off[i + 1]) */
 	VEC(struct lpm_ent) ents;
 	VEC(uint32_t) iprep0;     /* class -> representative entry */
 	struct weft_policy_verdict *m; /* [id0][ip0][port] */
@@ -869,7 +884,8 @@ static int id_classes(struct compiler *c, struct setc *x)
 	}
 	/* the empty vector (no atom true) first: class 0, unknown's */
 	if (intern_put(&x->vecs, "", 0, &empty) < 0 ||
-	    VEC_PUSH(x->idrep0, 0)) {
+	    VEC_PUSH(x->idrep0, 0) || VEC_PUSH(x->idfacts_off, 0) ||
+	    VEC_PUSH(x->idfacts_off, 0)) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -892,6 +908,10 @@ static int id_classes(struct compiler *c, struct setc *x)
 			err = r;
 		else if (r > 0)
 			err = VEC_PUSH(x->idrep0, (uint32_t)i);
+		for (size_t l = 0; r > 0 && l < lists[i].n && !err; l++)
+			err = VEC_PUSH(x->idfacts, lists[i].v[l]);
+		if (r > 0 && !err)
+			err = VEC_PUSH(x->idfacts_off, (uint32_t)x->idfacts.n);
 		x->idcls0[i] = id;
 	}
 out:
@@ -984,13 +1004,41 @@ static int ip_classes(struct compiler *c, struct setc *x)
 
 /* ---- verdicts ------------------------------------------------------------ */
 
-struct src_ctx {
-	const struct compiler *c;
-	const struct policy_identity *id; /* NULL: unknown */
-	const struct ip_atom *ip;          /* the address class's entry */
+/*
+ * The matrix m[identity class][address class][port] holds, per cell, the
+ * first rule (set order) of each category whose source side holds for the
+ * pair and whose port side holds for the port.  Evaluating every rule for
+ * every pair costs classes x classes x rules, and with ipBlocks rules the
+ * address classes grow with the rules: quadratic.  Instead, per identity
+ * class, one depth-first walk over the LPM entries keeps every rule's
+ * source truth up to date incrementally, and a bitmap per (category, port)
+ * answers "first rule" in a few word operations:
+ *
+ *   - the truth of a rule changes between two (identity, address) facts
+ *     only when a fact it names changes: from the unknown identity at ::/0
+ *     (the base, evaluated once per set) to identity class i, only the
+ *     rules naming an id atom true for i; from an entry's parent to the
+ *     entry, only the rules naming the entry's CIDR (the entry's facts are
+ *     its parent's plus that CIDR, see ip_classes);
+ *   - so a class costs its identity's rules plus one re-evaluation per
+ *     (rule, CIDR) it names, undone on the way back up, and each address
+ *     class is read off at its representative entry.
+ *
+ * Total: O(identity classes x (CIDR mentions x ports + address classes x
+ * categories x ports) x log64(rules)), the last term being the matrix
+ * itself.  Same cells as evaluating every rule: the tables do not change.
+ */
+
+/* Truth of the set's source atoms at one (identity class, LPM entry). */
+struct facts {
+	const struct setc *x;
+	const uint32_t *id_mark;  /* local id atom -> stamp of its last class */
+	uint32_t id_stamp;        /* the identity class's stamp */
+	const uint8_t *ip_on;     /* local ip atom -> contains the entry */
 };
 
-static bool field_true(const struct src_ctx *s, const struct field *f,
+/* s may be NULL for a port-side field (F_PORT): only the port decides. */
+static bool field_true(const struct facts *s, const struct field *f,
 		       uint16_t port)
 {
 	bool any = false;
@@ -1002,10 +1050,10 @@ static bool field_true(const struct src_ctx *s, const struct field *f,
 		case F_PRINCIPAL:
 		case F_NS:
 		case F_SA:
-			any = id_atom_true(&s->c->id_atoms.v[v], s->id);
+			any = s->id_mark[s->x->id_local[v] - 1] == s->id_stamp;
 			break;
 		case F_SRCIP:
-			any = ip_contains(&s->c->ip_atoms.v[v], s->ip);
+			any = s->ip_on[s->x->ip_local[v] - 1];
 			break;
 		case F_PORT:
 			any = v == port;
@@ -1018,7 +1066,7 @@ static bool field_true(const struct src_ctx *s, const struct field *f,
 }
 
 /* Fields of g of the given side (port-dependent or not) all hold. */
-static bool group_true(const struct src_ctx *s, const struct group *g,
+static bool group_true(const struct facts *s, const struct group *g,
 		       bool port_side, uint16_t port)
 {
 	for (uint32_t i = 0; i < g->n; i++)
@@ -1028,7 +1076,7 @@ static bool group_true(const struct src_ctx *s, const struct group *g,
 	return true;
 }
 
-static bool rule_src_true(const struct src_ctx *s, const struct lrule *r)
+static bool rule_src_true(const struct facts *s, const struct lrule *r)
 {
 	bool any = !r->nfrom;
 
@@ -1037,14 +1085,14 @@ static bool rule_src_true(const struct src_ctx *s, const struct lrule *r)
 	return any && group_true(s, &r->when, false, 0);
 }
 
-static bool rule_port_true(const struct src_ctx *s, const struct lrule *r,
-			   uint16_t port)
+/* The port side does not depend on the source. */
+static bool rule_port_true(const struct lrule *r, uint16_t port)
 {
 	bool any = !r->nto;
 
 	for (uint32_t i = 0; i < r->nto && !any; i++)
-		any = group_true(s, &r->to[i], true, port);
-	return any && group_true(s, &r->when, true, port);
+		any = group_true(NULL, &r->to[i], true, port);
+	return any && group_true(NULL, &r->when, true, port);
 }
 
 static void verdict_init(struct weft_policy_verdict *v)
@@ -1064,89 +1112,366 @@ static void verdict_set(struct weft_policy_verdict *v, enum weft_policy_action a
 	}
 }
 
-/* Verdicts of one (identity class, address class) pair, every port. */
-static void pair_verdicts(const struct compiler *c, const struct dset *s,
-			  const struct setc *x, const struct src_ctx *sc,
-			  const uint32_t *cand, size_t ncand,
-			  struct weft_policy_verdict *out)
+/* The verdict given the first matching rule of each category (or NULL). */
+static void verdict_of(const struct dset *s,
+		       const struct lrule *const first[CAT__MAX],
+		       struct weft_policy_verdict *v)
 {
-	for (size_t k = 0; k <= x->ports.n; k++) {
-		uint16_t port = k < x->ports.n ? x->ports.v[k] : 0;
-		const struct lrule *first[CAT__MAX] = { 0 };
-		struct weft_policy_verdict *v = &out[k];
-
-		for (size_t i = 0; i < ncand; i++) {
-			const struct lrule *r = &c->rules.v[cand[i]];
-
-			if (!first[r->cat] && rule_port_true(sc, r, port))
-				first[r->cat] = r;
-		}
-		verdict_init(v);
-		if (first[CAT_AUDIT]) {
-			v->flags |= WEFT_POLICY_F_AUDIT;
-			v->audit_policy = first[CAT_AUDIT]->policy;
-			v->audit_rule = first[CAT_AUDIT]->rule;
-		}
-		if (first[CAT_CUSTOM])
-			verdict_set(v, WEFT_POLICY_ACTION_DENY,
-				    WEFT_POLICY_REASON_CUSTOM_UNSUPPORTED,
-				    first[CAT_CUSTOM]);
-		else if (first[CAT_DENY])
-			verdict_set(v, WEFT_POLICY_ACTION_DENY,
-				    WEFT_POLICY_REASON_DENY_MATCH, first[CAT_DENY]);
-		else if (!s->has_allow)
-			verdict_set(v, WEFT_POLICY_ACTION_ALLOW,
-				    WEFT_POLICY_REASON_NO_ALLOW_POLICY, NULL);
-		else if (first[CAT_ALLOW])
-			verdict_set(v, WEFT_POLICY_ACTION_ALLOW,
-				    WEFT_POLICY_REASON_ALLOW_MATCH, first[CAT_ALLOW]);
-		else if (first[CAT_ALLOW_L7])
-			verdict_set(v, WEFT_POLICY_ACTION_DENY,
-				    WEFT_POLICY_REASON_ALLOW_L7_ONLY,
-				    first[CAT_ALLOW_L7]);
-		else
-			verdict_set(v, WEFT_POLICY_ACTION_DENY,
-				    WEFT_POLICY_REASON_NO_ALLOW_MATCH, NULL);
+	verdict_init(v);
+	if (first[CAT_AUDIT]) {
+		v->flags |= WEFT_POLICY_F_AUDIT;
+		v->audit_policy = first[CAT_AUDIT]->policy;
+		v->audit_rule = first[CAT_AUDIT]->rule;
 	}
+	if (first[CAT_CUSTOM])
+		verdict_set(v, WEFT_POLICY_ACTION_DENY,
+			    WEFT_POLICY_REASON_CUSTOM_UNSUPPORTED,
+			    first[CAT_CUSTOM]);
+	else if (first[CAT_DENY])
+		verdict_set(v, WEFT_POLICY_ACTION_DENY,
+			    WEFT_POLICY_REASON_DENY_MATCH, first[CAT_DENY]);
+	else if (!s->has_allow)
+		verdict_set(v, WEFT_POLICY_ACTION_ALLOW,
+			    WEFT_POLICY_REASON_NO_ALLOW_POLICY, NULL);
+	else if (first[CAT_ALLOW])
+		verdict_set(v, WEFT_POLICY_ACTION_ALLOW,
+			    WEFT_POLICY_REASON_ALLOW_MATCH, first[CAT_ALLOW]);
+	else if (first[CAT_ALLOW_L7])
+		verdict_set(v, WEFT_POLICY_ACTION_DENY,
+			    WEFT_POLICY_REASON_ALLOW_L7_ONLY, first[CAT_ALLOW_L7]);
+	else
+		verdict_set(v, WEFT_POLICY_ACTION_DENY,
+			    WEFT_POLICY_REASON_NO_ALLOW_MATCH, NULL);
+}
+
+/*
+ * nsets sets of rule positions 0..n-1, each a bitmap plus summary levels
+ * (a bit of level l + 1 set when its word of level l is non-zero), so that
+ * insert, remove and smallest member take log64(n) word operations.
+ */
+struct rule_sets {
+	size_t nlev, stride;      /* levels (top: one word); words per set */
+	size_t off[8];            /* first word of each level in a set */
+	uint64_t *w;
+};
+
+static int rule_sets_init(struct rule_sets *t, size_t nsets, size_t n)
+{
+	size_t words = n / 64 + 1;
+
+	t->stride = 0;
+	t->nlev = 0;
+	for (;;) {
+		t->off[t->nlev++] = t->stride;
+		t->stride += words;
+		if (words == 1)
+			break;
+		words = (words + 63) / 64;
+	}
+	if (nsets > SIZE_MAX / sizeof(uint64_t) / t->stride)
+		return -E2BIG;
+	t->w = calloc(nsets * t->stride + 1, sizeof(uint64_t));
+	return t->w ? 0 : -ENOMEM;
+}
+
+static void rule_sets_add(struct rule_sets *t, size_t set, uint32_t k)
+{
+	uint64_t *w = t->w + set * t->stride;
+	size_t i = k;
+
+	for (size_t l = 0; l < t->nlev; l++, i /= 64)
+		w[t->off[l] + i / 64] |= 1ull << (i % 64);
+}
+
+static void rule_sets_del(struct rule_sets *t, size_t set, uint32_t k)
+{
+	uint64_t *w = t->w + set * t->stride;
+	size_t i = k;
+
+	for (size_t l = 0; l < t->nlev; l++, i /= 64) {
+		w[t->off[l] + i / 64] &= ~(1ull << (i % 64));
+		if (w[t->off[l] + i / 64])
+			break;
+	}
+}
+
+/* Smallest member, or UINT32_MAX when the set is empty. */
+static uint32_t rule_sets_first(const struct rule_sets *t, size_t set)
+{
+	const uint64_t *w = t->w + set * t->stride;
+	size_t i = 0;
+
+	if (!w[t->off[t->nlev - 1]])
+		return UINT32_MAX;
+	for (size_t l = t->nlev; l-- > 0;)
+		i = i * 64 + (size_t)__builtin_ctzll(w[t->off[l] + i]);
+	return (uint32_t)i;
+}
+
+/*
+ * Incidence of the set's local atoms of one side (identity or source ip)
+ * in its rules' source side (from, when): rule positions naming atom l,
+ * ascending, once each, are inc[off[l] .. off[l + 1]).
+ */
+static int atom_incidence(const struct compiler *c, const struct dset *s,
+			  const uint32_t *local, size_t natoms, bool ip,
+			  uint32_t **off_out, uint32_t **inc_out)
+{
+	uint32_t *off = calloc(natoms + 2, sizeof(*off));
+	uint32_t *last = calloc(natoms + 1, sizeof(*last));
+	uint32_t *inc = NULL;
+
+	if (!off || !last)
+		goto oom;
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass) {
+			for (size_t l = 2; l <= natoms + 1; l++)
+				off[l] += off[l - 1];
+			inc = malloc(((size_t)off[natoms + 1] + 1) *
+				     sizeof(*inc));
+			if (!inc)
+				goto oom;
+			memset(last, 0, (natoms + 1) * sizeof(*last));
+		}
+		for (size_t k = 0; k < s->rules.n; k++) {
+			const struct lrule *r = &c->rules.v[s->rules.v[k]];
+
+			for (uint32_t g = 0; g <= r->nfrom; g++) {
+				const struct group *gr = g < r->nfrom ?
+							 &r->from[g] : &r->when;
+
+				for (uint32_t i = 0; i < gr->n; i++) {
+					const struct field *f = &gr->f[i];
+
+					if (ip ? f->kind != F_SRCIP :
+						 f->kind > F_SA)
+						continue;
+					for (uint32_t j = 0; j < f->n; j++) {
+						uint32_t l = local[f->v[j]] - 1;
+
+						if (last[l] == k + 1)
+							continue;
+						last[l] = (uint32_t)k + 1;
+						if (pass)
+							inc[off[l + 1]++] = (uint32_t)k;
+						else
+							off[l + 2]++;
+					}
+				}
+			}
+		}
+	}
+	free(last);
+	*off_out = off;
+	*inc_out = inc;
+	return 0;
+oom:
+	free(off);
+	free(last);
+	free(inc);
+	return -ENOMEM;
+}
+
+/* Per-set state of the walk (compute_matrix). */
+struct walk {
+	const struct compiler *c;
+	const struct dset *s;
+	struct setc *x;
+	size_t np;                /* ports named, plus port 0 last */
+	uint8_t *cat, *pt;        /* rule -> category; [rule][port] holds */
+	uint8_t *truth;           /* rule -> its source side holds now */
+	struct rule_sets first;   /* per (category, port): true rules */
+	uint32_t *idoff, *idinc;  /* atom_incidence of the id atoms */
+	uint32_t *ipoff, *ipinc;  /* and of the source ip atoms */
+	uint32_t *id_mark;        /* facts.id_mark */
+	uint8_t *ip_on;           /* facts.ip_on */
+	uint32_t *rid_mark;       /* rule -> last identity class naming it */
+	size_t *path;             /* (entry, undo.n) from ::/0 down, pairs */
+	struct u32vec undo;       /* rules flipped since ::/0 of the base */
+	struct facts f;
+};
+
+static const struct lrule *walk_rule(const struct walk *w, size_t k)
+{
+	return &w->c->rules.v[w->s->rules.v[k]];
+}
+
+static void walk_set(struct walk *w, uint32_t k, bool v)
+{
+	w->truth[k] = v;
+	for (size_t p = 0; p < w->np; p++) {
+		size_t set = w->cat[k] * w->np + p;
+
+		if (!w->pt[k * w->np + p])
+			continue;
+		if (v)
+			rule_sets_add(&w->first, set, k);
+		else
+			rule_sets_del(&w->first, set, k);
+	}
+}
+
+/* Re-evaluate rule k under w->f; a flip is recorded in undo when asked. */
+static int walk_eval(struct walk *w, uint32_t k, bool record)
+{
+	bool v = rule_src_true(&w->f, walk_rule(w, k));
+
+	if (v == w->truth[k])
+		return 0;
+	walk_set(w, k, v);
+	return record ? VEC_PUSH(w->undo, k) : 0;
+}
+
+/* Flip back the rules recorded after undo position h. */
+static void walk_undo(struct walk *w, size_t h)
+{
+	while (w->undo.n > h) {
+		uint32_t k = w->undo.v[--w->undo.n];
+
+		walk_set(w, k, !w->truth[k]);
+	}
+}
+
+/* Leave the deepest entry of the path: its CIDR no longer holds. */
+static void walk_up(struct walk *w, size_t *depth)
+{
+	size_t *top = &w->path[2 * --*depth];
+
+	w->ip_on[w->x->ents.v[top[0]].local - 1] = 0;
+	walk_undo(w, top[1]);
+}
+
+/* The current facts' verdicts on every port, into out[port]. */
+static void walk_read(const struct walk *w, struct weft_policy_verdict *out)
+{
+	for (size_t p = 0; p < w->np; p++) {
+		const struct lrule *first[CAT__MAX];
+
+		for (size_t cat = 0; cat < CAT__MAX; cat++) {
+			uint32_t k = rule_sets_first(&w->first, cat * w->np + p);
+
+			first[cat] = k == UINT32_MAX ? NULL : walk_rule(w, k);
+		}
+		verdict_of(w->s, first, &out[p]);
+	}
+}
+
+/*
+ * Identity class i's row of the matrix: from the base to (i, ::/0), then
+ * down and up the LPM entries; returns with the base restored.
+ */
+static int walk_id_class(struct walk *w, size_t i)
+{
+	struct setc *x = w->x;
+	const uint32_t *facts = x->idfacts.v + x->idfacts_off.v[i];
+	size_t nfacts = x->idfacts_off.v[i + 1] - x->idfacts_off.v[i];
+	struct weft_policy_verdict *row = &x->m[i * x->iprep0.n * w->np];
+	uint32_t stamp = (uint32_t)i + 1;
+	size_t depth = 0;
+	int err = 0;
+
+	w->f.id_stamp = stamp;
+	for (size_t a = 0; a < nfacts; a++)
+		w->id_mark[facts[a]] = stamp;
+	for (size_t a = 0; a < nfacts && !err; a++)
+		for (uint32_t q = w->idoff[facts[a]];
+		     q < w->idoff[facts[a] + 1] && !err; q++) {
+			uint32_t k = w->idinc[q];
+
+			if (w->rid_mark[k] == stamp)
+				continue;
+			w->rid_mark[k] = stamp;
+			err = walk_eval(w, k, true);
+		}
+	if (!err && x->iprep0.v[x->ents.v[0].cls0] == 0)
+		walk_read(w, &row[x->ents.v[0].cls0 * w->np]);
+	/* entries sorted by (net, plen): each after its parent, its subtree
+	 * right after it, so the path only grows by one at a time */
+	for (size_t e = 1; e < x->ents.n && !err; e++) {
+		const struct lpm_ent *en = &x->ents.v[e];
+		uint32_t l = en->local - 1;
+
+		while (depth && w->path[2 * (depth - 1)] != (size_t)en->parent)
+			walk_up(w, &depth);
+		w->path[2 * depth] = e;
+		w->path[2 * depth + 1] = w->undo.n;
+		depth++;
+		w->ip_on[l] = 1;
+		for (uint32_t q = w->ipoff[l]; q < w->ipoff[l + 1] && !err; q++)
+			err = walk_eval(w, w->ipinc[q], true);
+		if (!err && x->iprep0.v[en->cls0] == e)
+			walk_read(w, &row[en->cls0 * w->np]);
+	}
+	while (depth)
+		walk_up(w, &depth);
+	walk_undo(w, 0);
+	return err;
 }
 
 static int compute_matrix(struct compiler *c, const struct dset *s,
 			  struct setc *x)
 {
 	size_t nid = x->idrep0.n, nip = x->iprep0.n, np = x->ports.n + 1;
-	uint32_t *cand = calloc(s->rules.n + 1, sizeof(*cand));
+	size_t nr = s->rules.n;
+	struct walk w = { .c = c, .s = s, .x = x, .np = np };
+	uint32_t root = x->ents.v[0].local;
+	int err;
 
-	if (!cand)
-		return -ENOMEM;
-	if (nid && nip > SIZE_MAX / nid / np / sizeof(*x->m)) {
-		free(cand);
+	if (nid && nip > SIZE_MAX / nid / np / sizeof(*x->m))
 		return -E2BIG;
-	}
+	if (nr > UINT32_MAX - 1 || nr > SIZE_MAX / np)
+		return -E2BIG;
 	x->m = calloc(nid * nip * np, sizeof(*x->m));
-	if (!x->m) {
-		free(cand);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < nid; i++) {
-		uint32_t rep = x->idrep0.v[i];
+	w.cat = malloc(nr + 1);
+	w.pt = malloc(nr * np + 1);
+	w.truth = calloc(nr + 1, 1);
+	w.id_mark = calloc(x->id_list.n + 1, sizeof(*w.id_mark));
+	w.ip_on = calloc(x->ip_list.n + 1, 1);
+	w.rid_mark = calloc(nr + 1, sizeof(*w.rid_mark));
+	w.path = calloc(2 * x->ents.n + 1, sizeof(*w.path));
+	err = !x->m || !w.cat || !w.pt || !w.truth || !w.id_mark ||
+	      !w.ip_on || !w.rid_mark || !w.path ? -ENOMEM : 0;
+	err = err ?: rule_sets_init(&w.first, CAT__MAX * np, nr);
+	err = err ?: atom_incidence(c, s, x->id_local, x->id_list.n, false,
+				    &w.idoff, &w.idinc);
+	err = err ?: atom_incidence(c, s, x->ip_local, x->ip_list.n, true,
+				    &w.ipoff, &w.ipinc);
+	if (err)
+		goto out;
+	for (size_t k = 0; k < nr; k++) {
+		const struct lrule *r = walk_rule(&w, k);
 
-		for (size_t j = 0; j < nip; j++) {
-			struct src_ctx sc = {
-				.c = c,
-				.id = rep ? &c->ps->identities[rep - 1] : NULL,
-				.ip = &x->ents.v[x->iprep0.v[j]].c,
-			};
-			size_t ncand = 0;
-
-			for (size_t k = 0; k < s->rules.n; k++)
-				if (rule_src_true(&sc, &c->rules.v[s->rules.v[k]]))
-					cand[ncand++] = s->rules.v[k];
-			pair_verdicts(c, s, x, &sc, cand, ncand,
-				      &x->m[(i * nip + j) * np]);
-		}
+		w.cat[k] = r->cat;
+		for (size_t p = 0; p < np; p++)
+			w.pt[k * np + p] =
+				rule_port_true(r, p < np - 1 ? x->ports.v[p] : 0);
 	}
-	free(cand);
-	return 0;
+	/* the base: the unknown identity (class 0, stamp 1: it holds no id
+	 * atom, so none is ever marked 1) at ::/0, where only a written ::/0
+	 * holds */
+	if (root)
+		w.ip_on[root - 1] = 1;
+	w.f = (struct facts){ .x = x, .id_mark = w.id_mark, .id_stamp = 1,
+			      .ip_on = w.ip_on };
+	for (size_t k = 0; k < nr && !err; k++)
+		err = walk_eval(&w, (uint32_t)k, false);
+	for (size_t i = 0; i < nid && !err; i++)
+		err = walk_id_class(&w, i);
+out:
+	free(w.cat);
+	free(w.pt);
+	free(w.truth);
+	free(w.first.w);
+	free(w.idoff);
+	free(w.idinc);
+	free(w.ipoff);
+	free(w.ipinc);
+	free(w.id_mark);
+	free(w.ip_on);
+	free(w.rid_mark);
+	free(w.path);
+	free(w.undo.v);
+	return err;
 }
 
 /* Merge identity classes with equal rows, then address classes with equal
@@ -1334,6 +1659,8 @@ static void setc_free(struct setc *x)
 	free(x->ports.v);
 	free(x->idcls0);
 	free(x->idrep0.v);
+	free(x->idfacts.v);
+	free(x->idfacts_off.v);
 	free(x->ents.v);
 	free(x->iprep0.v);
 	free(x->m);
