@@ -17,6 +17,7 @@ struct loader;
 
 struct loader_features {
 	bool set_retval; /* bpf_set_retval in cgroup sock_addr programs (5.18) */
+	bool accel;      /* the sk_msg program of socket acceleration loaded */
 };
 
 /*
@@ -37,6 +38,14 @@ int loader_open(const char *cgroup_path, const char *pin_dir,
  * from the links, so nothing uses them any more.  0 or negative errno.
  */
 int loader_attach(struct loader *l);
+
+/*
+ * Same-node socket acceleration on or off (weft_accel_config).  Off: no new
+ * socket enters the hash and accelerated senders fall back to TCP at their
+ * next send.  Stays off, with a warning, when the kernel refused the sk_msg
+ * program.  0 or negative errno.
+ */
+int loader_accel_set(struct loader *l, bool enabled);
 
 /* loader_open() then loader_attach(), for callers with nothing to fill. */
 int loader_install(const char *cgroup_path, const char *pin_dir,

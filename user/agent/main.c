@@ -44,6 +44,9 @@ struct agent {
 	struct lb_state state; /* the config in force (for metric labels) */
 	struct server server;
 	struct agent_metrics metrics;
+	/* socketAcceleration is re-read from this file at every reload
+	 * unless --socket-acceleration fixed it (NULL then). */
+	const char *accel_node_file;
 };
 
 static void usage(FILE *out)
@@ -56,6 +59,8 @@ static void usage(FILE *out)
 		"      --pin-dir DIR       bpffs directory for maps and links\n"
 		"  -n, --node-name NAME\n"
 		"      --metrics-addr ADDR --metrics-port PORT (0: no listener)\n"
+		"      --socket-acceleration on|off  same-node socket acceleration\n"
+		"                          (default on; overrides socketAcceleration)\n"
 		"      --once              apply the config and exit; the datapath stays\n"
 		"      --check             validate the config and exit\n"
 		"      --uninstall         remove every pin and link under the pin dir\n"
@@ -226,9 +231,31 @@ static bool agent_watch_drain(int fd)
 	return any;
 }
 
+/*
+ * Apply socketAcceleration.  Turning it off is safe for open connections:
+ * each accelerated sender falls back to TCP at its next send, after the
+ * data it already redirected (docs/design.md).
+ */
+static void agent_accel_apply(struct agent *a)
+{
+	struct node_config now = a->node;
+
+	if (a->accel_node_file && !node_config_load(a->accel_node_file, &now))
+		a->node.socket_acceleration = now.socket_acceleration;
+	if (loader_accel_set(a->loader, a->node.socket_acceleration))
+		pr_warn("could not write weft_accel_config\n");
+	else
+		pr_info("socket acceleration: %s\n",
+			a->node.socket_acceleration &&
+					loader_features(a->loader)->accel ?
+				"on" :
+				"off");
+}
+
 static void agent_reload(struct agent *a, const char *why)
 {
 	pr_info("%s: reloading %s\n", why, a->node.config_dir);
+	agent_accel_apply(a);
 	if (agent_apply(a))
 		a->metrics.reload_errors++;
 	else
@@ -352,7 +379,8 @@ out:
 int main(int argc, char **argv)
 {
 	enum { OPT_CGROUP = 256, OPT_PIN_DIR, OPT_METRICS_ADDR,
-	       OPT_METRICS_PORT, OPT_ONCE, OPT_CHECK, OPT_UNINSTALL };
+	       OPT_METRICS_PORT, OPT_ONCE, OPT_CHECK, OPT_UNINSTALL,
+	       OPT_ACCEL };
 	static const struct option opts[] = {
 		{ "node-config", required_argument, NULL, 'c' },
 		{ "config-dir", required_argument, NULL, 'd' },
@@ -364,12 +392,13 @@ int main(int argc, char **argv)
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "uninstall", no_argument, NULL, OPT_UNINSTALL },
+		{ "socket-acceleration", required_argument, NULL, OPT_ACCEL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	/* Flags override the node config file, whatever their order. */
-	const char *node_file = NULL, *flag[OPT_UNINSTALL + 1] = {};
+	const char *node_file = NULL, *flag[OPT_ACCEL + 1] = {};
 	enum agent_mode mode = MODE_DAEMON;
 	struct lb_state state = {};
 	struct agent a = {};
@@ -387,6 +416,7 @@ int main(int argc, char **argv)
 		case OPT_PIN_DIR:
 		case OPT_METRICS_ADDR:
 		case OPT_METRICS_PORT:
+		case OPT_ACCEL:
 			flag[opt] = optarg;
 			break;
 		case OPT_ONCE:
@@ -443,6 +473,19 @@ int main(int argc, char **argv)
 			flag[OPT_METRICS_PORT]);
 		err = -EINVAL;
 	}
+	if (flag[OPT_ACCEL]) {
+		if (!strcmp(flag[OPT_ACCEL], "on")) {
+			a.node.socket_acceleration = true;
+		} else if (!strcmp(flag[OPT_ACCEL], "off")) {
+			a.node.socket_acceleration = false;
+		} else {
+			pr_warn("--socket-acceleration %s: expected on or off\n",
+				flag[OPT_ACCEL]);
+			err = -EINVAL;
+		}
+	} else {
+		a.accel_node_file = node_file;
+	}
 	if (err)
 		return 2;
 
@@ -475,6 +518,8 @@ int main(int argc, char **argv)
 	}
 	err = agent_write(&a, &state);
 	lb_state_free(&state);
+	if (!err)
+		agent_accel_apply(&a);
 	err = err ?: loader_attach(a.loader);
 	if (!err)
 		pr_info("node %s: datapath attached to %s, pinned under %s\n",

@@ -33,6 +33,7 @@ void node_config_defaults(struct node_config *cfg)
 	cfg->metrics_port = NODE_DEFAULT_METRICS_PORT;
 	snprintf(cfg->trust_domain, sizeof(cfg->trust_domain), "%s",
 		 NODE_DEFAULT_TRUST_DOMAIN);
+	cfg->socket_acceleration = true;
 }
 
 /* Node names and trust domains: letters, digits, '.', '-', '_'. */
@@ -90,7 +91,8 @@ int node_config_load(const char *path, struct node_config *cfg)
 {
 	static const char *const keys[] = {
 		"nodeName", "cgroupPath", "pinDir", "configDir",
-		"metricsAddress", "metricsPort", "trustDomain", NULL,
+		"metricsAddress", "metricsPort", "trustDomain",
+		"socketAcceleration", NULL,
 	};
 	struct yarena arena = { 0 };
 	struct ydiag diag = { 0 };
@@ -140,6 +142,8 @@ int node_config_load(const char *path, struct node_config *cfg)
 		read_field(&d, root, "trustDomain", next.trust_domain,
 			   sizeof(next.trust_domain), name_chars,
 			   "a trust domain (letters, digits, '.', '-', '_')");
+		ydec_bool(&d, root, "socketAcceleration",
+			  &next.socket_acceleration);
 		if (ymap_find_pair(root, "metricsPort")) {
 			if (!ymap_find(root, "metricsPort")) {
 				size_t m = ydec_push(&d, "metricsPort");

@@ -11,11 +11,13 @@
  *   metricsAddress: 127.0.0.1
  *   metricsPort: 15020
  *   trustDomain: cluster.local
+ *   socketAcceleration: true        # same-node socket-to-socket data path
  */
 #ifndef WEFT_NODE_CONFIG_H
 #define WEFT_NODE_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define NODE_DEFAULT_PIN_DIR "/sys/fs/bpf/weft"
@@ -33,6 +35,7 @@ struct node_config {
 	char metrics_addr[64];
 	uint16_t metrics_port; /* 0 = no metrics/health listener */
 	char trust_domain[128];
+	bool socket_acceleration; /* default true; live with SIGHUP */
 };
 
 /* Fill in the defaults above (node name: the host name). */
