@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "snapshot.h"
+#include "stats_accel.h"
 #include "table.h"
 
 struct stats_view {
@@ -20,6 +21,7 @@ struct stats_view {
 	struct weft_service_stats *svc; /* parallel to snap.services */
 	size_t *by_id;                  /* snap.services indexes by id */
 	__u64 counters[WEFT_CNT__MAX];
+	struct stats_accel accel; /* same-node acceleration */
 };
 
 static int cmp_by_id(const void *x, const void *y, void *arg)
@@ -179,6 +181,7 @@ static void stats_json(struct cli_ctx *ctx, const struct stats_view *v)
 	for (unsigned int i = 0; i < WEFT_CNT__MAX; i++)
 		json_kv_u64(w, weft_counter_name(i), v->counters[i]);
 	json_object_end(w);
+	stats_accel_json(w, &v->accel);
 	json_object_end(w);
 }
 
@@ -282,7 +285,11 @@ static int stats_text(const struct stats_view *v)
 	if (!err)
 		table_print(&t, stdout);
 	table_free(&t);
-	return err;
+	if (err || !v->accel.present)
+		return err;
+
+	putchar('\n');
+	return stats_accel_text(&v->accel);
 }
 
 int do_stats(struct cli_ctx *ctx, int argc, char **argv)
@@ -299,6 +306,8 @@ int do_stats(struct cli_ctx *ctx, int argc, char **argv)
 		return err;
 	err = stats_read(ctx, &maps, &v);
 	datapath_maps_close(&maps);
+	if (!err && stats_accel_read(ctx, &v.accel))
+		err = CLI_EXIT_ERROR; /* reported */
 	if (err) {
 		err = CLI_EXIT_ERROR;
 	} else if (ctx->json) {

@@ -32,6 +32,7 @@ struct loader {
 	struct sockops *ops;    /* cgroup sockops */
 	struct sock_accel *accel; /* sk_msg on weft_accel_hash; NULL: none */
 	struct datapath_maps maps;
+	struct accel_maps accel_maps; /* fds owned by the skeletons */
 	struct loader_features features;
 	int cgroup_fd;
 	char cgroup_path[PATH_MAX];
@@ -249,10 +250,25 @@ static int loader_accel_attach(struct loader *l)
 	return err;
 }
 
+/* The acceleration maps as sockops loaded them (it declares them all). */
+static void loader_accel_take_maps(struct loader *l)
+{
+	struct bpf_object *obj = l->ops->obj;
+
+	l->accel_maps.socks = bpf_object__find_map_fd_by_name(obj, "weft_accel_hash");
+	l->accel_maps.flows = bpf_object__find_map_fd_by_name(obj, "weft_accel_flows");
+	l->accel_maps.config = bpf_object__find_map_fd_by_name(obj, "weft_accel_config");
+	l->accel_maps.stats = bpf_object__find_map_fd_by_name(obj, "weft_accel_stats");
+}
+
+const struct accel_maps *loader_accel_maps(const struct loader *l)
+{
+	return l->accel_maps.config >= 0 ? &l->accel_maps : NULL;
+}
+
 int loader_accel_set(struct loader *l, bool enabled)
 {
-	int fd = bpf_object__find_map_fd_by_name(l->ops->obj,
-						 "weft_accel_config");
+	int fd = l->accel_maps.config;
 
 	if (enabled && !l->features.accel) {
 		pr_warn("socketAcceleration: the kernel refused the sk_msg program; staying off\n");
@@ -326,6 +342,7 @@ int loader_open(const char *cgroup_path, const char *pin_dir,
 	err = loader_take_maps(l);
 	if (err)
 		goto err_destroy;
+	loader_accel_take_maps(l);
 	loader_accel_open(l, pin_dir);
 	*out = l;
 	return 0;

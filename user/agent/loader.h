@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 
+#include "accel.h"
 #include "datapath.h"
 
 struct loader;
@@ -46,6 +47,10 @@ int loader_attach(struct loader *l);
  * program.  0 or negative errno.
  */
 int loader_accel_set(struct loader *l, bool enabled);
+
+/* The acceleration maps (owned by the loader); NULL when the datapath was
+ * loaded without them. */
+const struct accel_maps *loader_accel_maps(const struct loader *l);
 
 /* loader_open() then loader_attach(), for callers with nothing to fill. */
 int loader_install(const char *cgroup_path, const char *pin_dir,

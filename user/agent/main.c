@@ -317,6 +317,7 @@ static int agent_run(struct agent *a)
 	a->metrics.node_name = a->node.node_name;
 	a->metrics.trust_domain = a->node.trust_domain;
 	a->metrics.state = &a->state;
+	a->metrics.accel = loader_accel_maps(a->loader);
 	a->server.metrics = metrics_render;
 	a->server.metrics_data = &a->metrics;
 	a->server.ready = true; /* the initial config was applied */

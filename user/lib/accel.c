@@ -11,7 +11,8 @@
 #include "datapath.h"
 
 static const char *const accel_map_names[] = {
-	"weft_accel_hash", "weft_accel_config", "weft_accel_stats",
+	"weft_accel_hash", "weft_accel_flows", "weft_accel_config",
+	"weft_accel_stats",
 };
 
 _Static_assert(sizeof(struct accel_maps) ==

@@ -4,7 +4,8 @@
  * (kept apart from struct datapath_maps, so a datapath pinned before
  * acceleration existed still opens), its counters and its on/off switch.
  *
- *   <pin_dir>/maps_v2/weft_accel_hash   socket hash (key -> socket cookie)
+ *   <pin_dir>/maps_v2/weft_accel_hash    socket hash (key -> socket cookie)
+ *   <pin_dir>/maps_v2/weft_accel_flows   key -> what the peer needs
  *   <pin_dir>/maps_v2/weft_accel_config  [0] = { enabled }
  *   <pin_dir>/maps_v2/weft_accel_stats   per-CPU, enum weft_accel_counter
  */
@@ -17,6 +18,7 @@
 
 struct accel_maps {
 	int socks;  /* weft_accel_hash */
+	int flows;  /* weft_accel_flows */
 	int config; /* weft_accel_config */
 	int stats;  /* weft_accel_stats */
 };
@@ -41,7 +43,8 @@ int accel_stats_read(int fd, __u64 sums[WEFT_ACCEL__MAX]);
 int accel_config_write(int fd, bool enabled);
 int accel_config_read(int fd, bool *enabled);
 
-/* Sockets in the hash now (walks the keys).  >= 0, or negative errno. */
+/* Entries now of weft_accel_hash or weft_accel_flows (walks the keys,
+ * both keyed by struct weft_accel_key).  >= 0, or negative errno. */
 long accel_socks_count(int fd);
 
 #endif /* WEFT_ACCEL_H */
