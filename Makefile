@@ -80,9 +80,9 @@ $(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_OUT)/vmlinux.h $(wildcard bpf/lib/*.h incl
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-# sock_accel counts a connection once with an atomic fetch-and-or (BPF v3,
-# Linux 5.12+).
-$(BPF_OUT)/sock_accel.bpf.o: BPF_CFLAGS += -mcpu=v3
+# Socket acceleration (lib/accel.h) uses atomic exchange and fetch-and-add
+# (BPF v3, Linux 5.12+) in both objects.
+$(BPF_OUT)/sock_accel.bpf.o $(BPF_OUT)/sockops.bpf.o: BPF_CFLAGS += -mcpu=v3
 
 $(BPF_OUT)/%.skel.h: $(BPF_OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)

@@ -12,11 +12,23 @@
  * Ordering contract.  The receiver reads redirected data before anything
  * that arrived through TCP (tcp_bpf_recvmsg drains its psock queue first).
  * So a socket may go from redirecting to TCP once, never back: its first
- * send decides, and a fallback is for good (WEFT_ACCEL_F_TCP).  The
- * fallbacks: acceleration turned off for the node, the peer closed, or the
- * receiver has more than accel_backlog_limit bytes of redirected data
- * unread (a slow reader: a redirected send is never held back by the
- * receiver, TCP's window is).
+ * send decides, and a fallback is for good (WEFT_ACCEL_F_TCP).  Fallbacks:
+ * the peer closed, or the receiver has more than accel_backlog_limit bytes
+ * of redirected data unread (a slow reader: a redirected send is never
+ * held back by the receiver, TCP's window is).
+ *
+ * A socket whose first send finds no peer leaves the hash, when nothing
+ * was ever redirected to it: a socket in the hash receives through
+ * tcp_bpf_recvmsg(), whose blocking wait ends on any wake-up of the socket
+ * (its writer getting send buffer back as its TCP data is acknowledged)
+ * and then returns EAGAIN; out of the hash it is plain TCP again.  The
+ * program cannot delete from a socket hash: it marks the socket
+ * (WEFT_ACCEL_F_LEAVE) and sockops deletes it when it writes the first
+ * segment of that send (lib/accel.h).  Its flow entry is closed first,
+ * so that no peer redirects to it from then on: the peer adds to
+ * received_bytes, then reads closed; the leaving socket sets closed, then
+ * reads received_bytes; with both atomic, at least one sees the other, and
+ * a socket that sees received bytes stays (leaving would drop them).
  *
  * The agent attaches this program to weft_accel_hash (BPF_SK_MSG_VERDICT).
  */
@@ -79,6 +91,23 @@ static __always_inline void accel_count_connection(struct weft_accel_sock *st,
 		accel_count(WEFT_ACCEL_CONNECTIONS);
 }
 
+/*
+ * The first send found no peer (see the top of this file): close our flow
+ * entry to redirects and leave, unless a peer ever redirected to us (then
+ * we stay, and the peer may go on: each direction decides for itself).
+ */
+static __always_inline int accel_leave(struct weft_accel_sock *st)
+{
+	struct weft_accel_flow *own_flow;
+	struct weft_accel_key own;
+
+	accel_key_reverse(&st->peer, &own);
+	own_flow = bpf_map_lookup_elem(&weft_accel_flows, &own);
+	if (own_flow && accel_flow_close(own_flow))
+		st->flags |= WEFT_ACCEL_F_LEAVE;
+	return accel_fall_back(st, WEFT_ACCEL_SKIP_PEER_UNMANAGED);
+}
+
 SEC("sk_msg")
 int weft_accel_msg(struct sk_msg_md *msg)
 {
@@ -93,25 +122,19 @@ int weft_accel_msg(struct sk_msg_md *msg)
 	if (!st || (st->flags & WEFT_ACCEL_F_TCP))
 		return SK_PASS;
 	redirecting = st->flags & WEFT_ACCEL_F_REDIRECTING;
-	if (!accel_enabled())
-		return accel_fall_back(st, redirecting ?
-						   WEFT_ACCEL_FALLBACK_DISABLED :
-						   WEFT_ACCEL_SKIP_DISABLED);
-	/* No entry: the peer is not managed here, not established yet when
-	 * we first send, or closed since. */
 	peer = bpf_map_lookup_elem(&weft_accel_flows, &st->peer);
 	if (!peer)
-		return accel_fall_back(st, redirecting ?
-						   WEFT_ACCEL_FALLBACK_PEER_GONE :
-						   WEFT_ACCEL_SKIP_PEER_UNMANAGED);
+		goto no_peer;
 	if (accel_unread(peer) > accel_backlog_limit)
 		return accel_fall_back(st, WEFT_ACCEL_FALLBACK_BACKLOG);
-	if (bpf_msg_redirect_hash(msg, &weft_accel_hash, &st->peer,
-				  BPF_F_INGRESS) != SK_PASS)
-		return accel_fall_back(st, redirecting ?
-						   WEFT_ACCEL_FALLBACK_PEER_GONE :
-						   WEFT_ACCEL_SKIP_PEER_UNMANAGED);
+	/* Announce the bytes, then check the peer still takes them. */
 	__sync_fetch_and_add(&peer->received_bytes, msg->size);
+	if (__sync_fetch_and_add(&peer->closed, 0) ||
+	    bpf_msg_redirect_hash(msg, &weft_accel_hash, &st->peer,
+				  BPF_F_INGRESS) != SK_PASS) {
+		__sync_fetch_and_sub(&peer->received_bytes, msg->size);
+		goto no_peer;
+	}
 	st->sent_bytes += msg->size;
 	if (!redirecting) {
 		st->flags |= WEFT_ACCEL_F_REDIRECTING;
@@ -120,4 +143,8 @@ int weft_accel_msg(struct sk_msg_md *msg)
 	accel_count(WEFT_ACCEL_MESSAGES);
 	accel_count_n(WEFT_ACCEL_BYTES, msg->size);
 	return SK_PASS;
+
+no_peer: /* not managed here, not established yet, or closed since */
+	return redirecting ? accel_fall_back(st, WEFT_ACCEL_FALLBACK_PEER_GONE) :
+			     accel_leave(st);
 }

@@ -124,6 +124,9 @@ int weft_sockops(struct bpf_sock_ops *skops)
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
 		accel_sock_established(skops, false);
 		return 1;
+	case BPF_SOCK_OPS_HDR_OPT_LEN_CB:
+		accel_sock_segment(skops);
+		return 1;
 	case BPF_SOCK_OPS_STATE_CB:
 		break;
 	default:

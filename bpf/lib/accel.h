@@ -115,9 +115,10 @@ static __always_inline void accel_keys(struct bpf_sock_ops *skops,
 
 /*
  * ACTIVE_ and PASSIVE_ESTABLISHED_CB: put the socket in the hash unless
- * acceleration is off or the socket already sent payload through TCP
- * (TCP Fast Open data in the SYN): a redirected byte must never overtake
- * one that took the TCP path.  A socket that fails to enter the hash sends
+ * acceleration is off, the socket already sent payload through TCP (TCP
+ * Fast Open data in the SYN: a redirected byte must never overtake one
+ * that took the TCP path), or it is the passive end of a connection whose
+ * active end is not in the hash.  A socket that fails to enter the hash sends
  * through TCP, and its peer finds nothing to redirect to.  The state
  * callback is turned on so that accel_sock_state() sees the close.
  */
@@ -141,13 +142,26 @@ static __always_inline void accel_sock_established(struct bpf_sock_ops *skops,
 	sk = skops->sk;
 	if (!sk)
 		return;
+	accel_keys(skops, &own, &peer);
+	/* The active end is in the hash before the passive end gets here
+	 * (SYN-ACK before the final ACK): without it the peer is not ours,
+	 * and a socket that would only ever use TCP stays out of the hash. */
+	if (!active) {
+		struct weft_accel_flow *f =
+			bpf_map_lookup_elem(&weft_accel_flows, &peer);
+
+		/* closed is re-checked, atomically, at each send */
+		if (!f || *(volatile __u32 *)&f->closed) {
+			accel_count(WEFT_ACCEL_SKIP_PEER_UNMANAGED);
+			return;
+		}
+	}
 	st = bpf_sk_storage_get(&weft_accel_sock, sk, 0,
 				BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st) {
 		accel_count(WEFT_ACCEL_SKIP_INSERT_FAILED);
 		return;
 	}
-	accel_keys(skops, &own, &peer);
 	st->peer = peer;
 	st->flags = active ? WEFT_ACCEL_F_ACTIVE : 0;
 	st->sent_bytes = 0;
@@ -166,28 +180,88 @@ static __always_inline void accel_sock_established(struct bpf_sock_ops *skops,
 					    WEFT_ACCEL_SKIP_INSERT_FAILED);
 		return;
 	}
+	/* STATE: the close (accel_sock_state); header options: the first
+	 * segments, when the socket may leave (accel_sock_segment). */
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
-						 BPF_SOCK_OPS_STATE_CB_FLAG);
+						 BPF_SOCK_OPS_STATE_CB_FLAG |
+						 BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
 	accel_count(WEFT_ACCEL_SOCKETS_ADDED);
 }
 
 /*
- * STATE_CB: at TCP_CLOSE the socket's flow entry goes (the kernel removes
- * the socket from weft_accel_hash itself, at close() or unhash).  Call it
- * after anything that still reads the entry (accel_sock_bytes()).
+ * HDR_OPT_LEN_CB, for each segment the socket writes while the callback is
+ * on: once its sends are decided, stop the callbacks, and take the socket
+ * out of the hash if its first send marked it to leave (an sk_msg program
+ * cannot delete from a socket hash; sockops may).  Writes no option.
+ */
+static __always_inline void accel_sock_segment(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct weft_accel_sock *st;
+	struct weft_accel_key own;
+
+	if (!sk)
+		return;
+	st = bpf_sk_storage_get(&weft_accel_sock, sk, 0, 0);
+	if (st && !(st->flags & (WEFT_ACCEL_F_TCP | WEFT_ACCEL_F_REDIRECTING)))
+		return; /* no send yet */
+	if (st && (st->flags & WEFT_ACCEL_F_LEAVE)) {
+		st->flags &= ~WEFT_ACCEL_F_LEAVE;
+		accel_key_reverse(&st->peer, &own);
+		bpf_map_delete_elem(&weft_accel_flows, &own);
+		bpf_map_delete_elem(&weft_accel_hash, &own);
+	}
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags &
+						 ~BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
+}
+
+/*
+ * Close the socket's flow entry to redirects and report whether none ever
+ * came (then it may leave the hash without dropping unread data).  The
+ * peer's sk_msg adds to received_bytes, then reads closed; we set closed,
+ * then read received_bytes: with both atomic, one of the two sees the
+ * other.  When data came, the entry is opened again (the peer may keep
+ * redirecting) and false returned.
+ */
+static __always_inline bool accel_flow_close(struct weft_accel_flow *flow)
+{
+	__sync_lock_test_and_set(&flow->closed, 1);
+	if (!__sync_fetch_and_add(&flow->received_bytes, 0))
+		return true;
+	__sync_lock_test_and_set(&flow->closed, 0);
+	return false;
+}
+
+/*
+ * STATE_CB.  FIN_WAIT1 (shutdown(SHUT_WR) or close()): a socket that sends
+ * no more and never received redirected data leaves the hash, so that a
+ * reader blocked on it is plain TCP: tcp_bpf_recvmsg() would return EAGAIN
+ * when the ACK of our FIN wakes it (docs/design.md).  TCP_CLOSE: the flow
+ * entry goes (the kernel removes the socket from weft_accel_hash itself,
+ * at close() or unhash).  Call it after anything that still reads the
+ * entry (accel_sock_bytes()).
  */
 static __always_inline void accel_sock_state(struct bpf_sock_ops *skops)
 {
+	__u32 new_state = skops->args[1];
 	struct bpf_sock *sk = skops->sk;
+	struct weft_accel_flow *flow;
 	struct weft_accel_key own;
 	struct weft_accel_sock *st;
 
-	if (skops->args[1] != BPF_TCP_CLOSE || !sk)
+	if ((new_state != BPF_TCP_CLOSE && new_state != BPF_TCP_FIN_WAIT1) ||
+	    !sk)
 		return;
 	st = bpf_sk_storage_get(&weft_accel_sock, sk, 0, 0);
 	if (!st)
 		return;
 	accel_key_reverse(&st->peer, &own);
+	if (new_state == BPF_TCP_FIN_WAIT1) {
+		flow = bpf_map_lookup_elem(&weft_accel_flows, &own);
+		if (!flow || !accel_flow_close(flow))
+			return;
+		bpf_map_delete_elem(&weft_accel_hash, &own);
+	}
 	bpf_map_delete_elem(&weft_accel_flows, &own);
 }
 

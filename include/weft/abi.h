@@ -306,7 +306,9 @@ struct weft_accel_flow {
 	__u64 sk_addr;
 	__u64 received_bytes; /* redirected to this socket (atomic adds) */
 	__u32 conn_counted;   /* active end's entry: 1 once counted */
-	__u32 pad;
+	/* 1: the socket takes no more redirected data (it is leaving the
+	 * hash, see bpf/sock_accel.bpf.c); set and read with atomics. */
+	__u32 closed;
 };
 
 enum weft_accel_sock_flags {
@@ -315,18 +317,27 @@ enum weft_accel_sock_flags {
 	/* Its sends take the TCP stack, for good: once a byte went through
 	 * TCP, a redirected byte could overtake it at the receiver. */
 	WEFT_ACCEL_F_TCP = 1 << 2,
+	/* Nothing was ever redirected to it: sockops takes it out of the
+	 * hash at its next segment, making it plain TCP. */
+	WEFT_ACCEL_F_LEAVE = 1 << 3,
 };
 
-/* weft_accel_config: array of one entry, written by the agent. */
+/*
+ * weft_accel_config: array of one entry, written by the agent.  Read when a
+ * connection is established only: turning acceleration off leaves open
+ * connections as they are (a socket that mixed redirected and TCP sends
+ * could make a blocked reader return EAGAIN, see docs/design.md).
+ */
 struct weft_accel_config {
-	__u32 enabled; /* 0: no new socket enters the hash; senders fall back */
+	__u32 enabled; /* 0: no new socket enters the hash */
 	__u32 pad;
 };
 
 /*
  * weft_accel_stats: per-CPU array indexed by this enum (names in
- * user/lib/accel.c).  SKIP_* count sockets whose sends take TCP from the
- * start, FALLBACK_* sockets that redirected, then went back to TCP.
+ * user/lib/accel.c).  SKIP_* count sockets (each end on its own) whose
+ * sends take TCP from the start, FALLBACK_* sockets that redirected, then
+ * went back to TCP.
  */
 enum weft_accel_counter {
 	WEFT_ACCEL_SOCKETS_ADDED = 0, /* sockets put in weft_accel_hash */
@@ -335,11 +346,11 @@ enum weft_accel_counter {
 	WEFT_ACCEL_BYTES,             /* bytes redirected */
 	WEFT_ACCEL_SKIP_DISABLED,     /* acceleration off for the node */
 	WEFT_ACCEL_SKIP_PEER_UNMANAGED, /* peer not in the hash: other node,
-					 * other cgroup, or not TCP-managed */
+					 * other cgroup, or not established
+					 * yet when this end first sent */
 	WEFT_ACCEL_SKIP_HASH_FULL,    /* weft_accel_hash full */
 	WEFT_ACCEL_SKIP_INSERT_FAILED, /* other insert error (key exists) */
 	WEFT_ACCEL_SKIP_EARLY_DATA,   /* sent data before ESTABLISHED (TFO) */
-	WEFT_ACCEL_FALLBACK_DISABLED, /* turned off while open */
 	WEFT_ACCEL_FALLBACK_BACKLOG,  /* receiver too far behind (slow reader) */
 	WEFT_ACCEL_FALLBACK_PEER_GONE, /* peer socket closed first */
 	WEFT_ACCEL__MAX,

@@ -41,10 +41,10 @@ int loader_open(const char *cgroup_path, const char *pin_dir,
 int loader_attach(struct loader *l);
 
 /*
- * Same-node socket acceleration on or off (weft_accel_config).  Off: no new
- * socket enters the hash and accelerated senders fall back to TCP at their
- * next send.  Stays off, with a warning, when the kernel refused the sk_msg
- * program.  0 or negative errno.
+ * Same-node socket acceleration on or off (weft_accel_config), for
+ * connections established from now on; open ones keep their path.  Stays
+ * off, with a warning, when the kernel refused the sk_msg program.  0 or
+ * negative errno.
  */
 int loader_accel_set(struct loader *l, bool enabled);
 

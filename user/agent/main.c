@@ -60,7 +60,7 @@ static void usage(FILE *out)
 		"  -n, --node-name NAME\n"
 		"      --metrics-addr ADDR --metrics-port PORT (0: no listener)\n"
 		"      --socket-acceleration on|off  same-node socket acceleration\n"
-		"                          (default on; overrides socketAcceleration)\n"
+		"                          (default off; overrides socketAcceleration)\n"
 		"      --once              apply the config and exit; the datapath stays\n"
 		"      --check             validate the config and exit\n"
 		"      --uninstall         remove every pin and link under the pin dir\n"
@@ -232,9 +232,8 @@ static bool agent_watch_drain(int fd)
 }
 
 /*
- * Apply socketAcceleration.  Turning it off is safe for open connections:
- * each accelerated sender falls back to TCP at its next send, after the
- * data it already redirected (docs/design.md).
+ * Apply socketAcceleration, for connections established from now on: open
+ * connections keep the path they have (docs/design.md says why).
  */
 static void agent_accel_apply(struct agent *a)
 {

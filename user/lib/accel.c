@@ -67,7 +67,6 @@ const char *accel_counter_name(unsigned int counter)
 		[WEFT_ACCEL_SKIP_HASH_FULL] = "skip_hash_full",
 		[WEFT_ACCEL_SKIP_INSERT_FAILED] = "skip_insert_failed",
 		[WEFT_ACCEL_SKIP_EARLY_DATA] = "skip_early_data",
-		[WEFT_ACCEL_FALLBACK_DISABLED] = "fallback_disabled",
 		[WEFT_ACCEL_FALLBACK_BACKLOG] = "fallback_backlog",
 		[WEFT_ACCEL_FALLBACK_PEER_GONE] = "fallback_peer_gone",
 	};

@@ -33,7 +33,7 @@ void node_config_defaults(struct node_config *cfg)
 	cfg->metrics_port = NODE_DEFAULT_METRICS_PORT;
 	snprintf(cfg->trust_domain, sizeof(cfg->trust_domain), "%s",
 		 NODE_DEFAULT_TRUST_DOMAIN);
-	cfg->socket_acceleration = true;
+	cfg->socket_acceleration = false; /* opt-in: docs/design.md */
 }
 
 /* Node names and trust domains: letters, digits, '.', '-', '_'. */

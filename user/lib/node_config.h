@@ -11,7 +11,7 @@
  *   metricsAddress: 127.0.0.1
  *   metricsPort: 15020
  *   trustDomain: cluster.local
- *   socketAcceleration: true        # same-node socket-to-socket data path
+ *   socketAcceleration: false       # same-node socket-to-socket data path
  */
 #ifndef WEFT_NODE_CONFIG_H
 #define WEFT_NODE_CONFIG_H
@@ -35,7 +35,7 @@ struct node_config {
 	char metrics_addr[64];
 	uint16_t metrics_port; /* 0 = no metrics/health listener */
 	char trust_domain[128];
-	bool socket_acceleration; /* default true; live with SIGHUP */
+	bool socket_acceleration; /* default false; live with SIGHUP */
 };
 
 /* Fill in the defaults above (node name: the host name). */
