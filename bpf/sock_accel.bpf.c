@@ -63,11 +63,17 @@ static __always_inline __u64 accel_unread(const struct weft_accel_flow *flow)
 {
 	struct sock *receiver = (struct sock *)flow->sk_addr;
 	struct sk_psock *psock = NULL;
+	__u64 user_data = 0;
 	__u32 queued = 0;
 
 	if (!bpf_core_field_exists(psock->msg_tot_len))
 		return 0;
-	if (BPF_CORE_READ_INTO(&psock, receiver, sk_user_data) || !psock)
+	if (BPF_CORE_READ_INTO(&user_data, receiver, sk_user_data))
+		return 0;
+	/* The low bits of sk_user_data are flags (SK_USER_DATA_NOCOPY,
+	 * _BPF, _PSOCK): the psock pointer is 8-byte aligned. */
+	psock = (struct sk_psock *)(user_data & ~7ull);
+	if (!psock)
 		return 0;
 	BPF_CORE_READ_INTO(&queued, psock, msg_tot_len);
 	return queued;

@@ -29,6 +29,8 @@
  *                    (a peer closing mid-transfer)
  *   --reply-after-eof  server: send only once the client's bytes and EOF
  *                    arrived (request, half-close, response)
+ *   --bind-port N    client: connect from this source port (with
+ *                    SO_REUSEADDR), to make two connections' tuples equal
  *   --sequential     client, blocking: send everything, half-close, then
  *                    read (one thread, as a simple request/response client)
  *   --no-shutdown    no half-close: read exactly the announced bytes, then
@@ -87,6 +89,7 @@ static struct {
 	int conns;
 	uint64_t close_after;
 	bool reply_after_eof, no_shutdown, sequential;
+	int bind_port;
 } opt = { .read_size = 65536, .conns = 1 };
 
 static uint8_t *block;  /* XFER_BLOCK bytes, then XFER_CHUNK more (wrap) */
@@ -604,6 +607,18 @@ static int dial(const char *addr)
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
+	if (opt.bind_port) {
+		struct sockaddr_storage src = { .ss_family = ss.ss_family };
+		int one = 1;
+
+		/* the port sits at the same offset in both families */
+		((struct sockaddr_in *)&src)->sin_port = htons((uint16_t)opt.bind_port);
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+		    bind(fd, (struct sockaddr *)&src, len)) {
+			close(fd);
+			return -1;
+		}
+	}
 	if (connect(fd, (struct sockaddr *)&ss, len)) {
 		close(fd);
 		return -1;
@@ -779,7 +794,7 @@ static void usage(void)
 		"       xfer bulk   --connect ADDR:PORT --seconds S [--send HOW]\n"
 		"options: --send write|send|sendmsg|writev|sendfile|splice --epoll\n"
 		"         --read-size N --peek --slow-us N --conns N --close-after N\n"
-		"         --reply-after-eof --no-shutdown --sequential\n");
+		"         --reply-after-eof --no-shutdown --sequential --bind-port N\n");
 	exit(2);
 }
 
@@ -789,7 +804,7 @@ int main(int argc, char **argv)
 					    "writev", "sendfile", "splice" };
 	enum { O_LISTEN = 256, O_CONNECT, O_BYTES, O_BACK, O_SEND, O_EPOLL,
 	       O_READ, O_PEEK, O_SLOW, O_CONNS, O_CLOSE, O_COUNT, O_SECONDS,
-	       O_REPLY, O_NOSHUT, O_SEQ };
+	       O_REPLY, O_NOSHUT, O_SEQ, O_BIND };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -807,6 +822,7 @@ int main(int argc, char **argv)
 		{ "reply-after-eof", no_argument, NULL, O_REPLY },
 		{ "no-shutdown", no_argument, NULL, O_NOSHUT },
 		{ "sequential", no_argument, NULL, O_SEQ },
+		{ "bind-port", required_argument, NULL, O_BIND },
 		{}
 	};
 	const char *listen_at = NULL, *connect_to = NULL, *cmd;
@@ -843,6 +859,7 @@ int main(int argc, char **argv)
 		case O_REPLY: opt.reply_after_eof = true; break;
 		case O_NOSHUT: opt.no_shutdown = true; break;
 		case O_SEQ: opt.sequential = true; break;
+		case O_BIND: opt.bind_port = atoi(optarg); break;
 		default: usage();
 		}
 	}
