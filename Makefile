@@ -9,6 +9,7 @@
 #   make demo       install deps, build, run the sandbox mesh demo
 #   make fuzz       libFuzzer targets into build/fuzz/
 #   make deps       install missing Debian packages
+#   make bench      benchmarks (bench/run.sh, then bench/accel.sh)
 #   make clean
 
 ifeq ($(V),1)
@@ -68,7 +69,7 @@ LIB_A := $(OUT)/libweft.a
 BINS  := $(OUT)/weftd $(OUT)/weft
 TEST_BINS := $(OUT)/test_weft $(patsubst selftests/tools/%.c,$(OUT)/tools/%,$(TOOL_SRCS))
 
-.PHONY: all test test-build demo fuzz deps clean bench
+.PHONY: all test test-build demo fuzz deps clean bench bench-accel
 all: $(BINS)
 
 # --- BPF -------------------------------------------------------------------
@@ -149,8 +150,13 @@ fuzz:
 deps:
 	$(Q)scripts/install-deps.sh
 
-bench: deps all
+# BENCH_ACCEL=0 skips the socket acceleration section.
+bench: deps all $(OUT)/tools/xfer
 	$(Q)bench/run.sh
+	$(Q)[ "$(BENCH_ACCEL)" = 0 ] || bench/accel.sh
+
+bench-accel: deps all $(OUT)/tools/xfer
+	$(Q)bench/accel.sh
 
 clean:
 	$(call msg,CLEAN,build)

@@ -1114,7 +1114,8 @@ WEFT_KERNEL_TEST(cli_stats)
 		 "\"counters\":{\"lb_hit\":%llu,\"lb_no_backend\":%llu,"
 		 "\"lb_slot_missing\":0,\"lb_backend_missing\":0,"
 		 "\"lb_cluster_missing\":0,\"lb_passthrough\":%llu,"
-		 "\"revnat_hit\":%llu,\"revnat_update_fail\":0}}\n",
+		 "\"revnat_hit\":%llu,\"revnat_update_fail\":0},"
+		 "\"acceleration\":null}\n", /* no acceleration maps pinned */
 		 10 * n, n, 2 * n, 3 * n);
 	ASSERT_HAS(out, want, "counters");
 	log_bpftool(&f, "weft_tcp_stats");
