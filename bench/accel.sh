@@ -12,9 +12,10 @@
 #   veth+accel  the same pair, acceleration on (toggled with SIGHUP between
 #               cells; it applies to new connections).
 #
-# Two loads per cell: 1-byte request/response round trips on one
+# Three loads per cell: 1-byte request/response round trips on one
 # connection (build/tools/xfer rr: p50, p99, mean), and bulk throughput of
-# one connection (iperf3, 128 KiB writes, receiver's rate).  Rounds are
+# one connection (iperf3, receiver's rate) with 128 KiB writes (iperf3's
+# default) and with 16 KiB writes.  Rounds are
 # interleaved, each starting one cell later; the report gives medians.
 # After each cell the weft_accel_* counters show which path was taken.
 #
@@ -122,10 +123,10 @@ C_CG[veth+accel]=$CG C_NS[veth+accel]=$CLI C_ADDR[veth+accel]=10.201.1.1
 CELLS=(loopback veth veth+accel)
 
 TSV=$RAW/accel.tsv
-printf 'round\tcell\tp50_us\tp99_us\tmean_us\tgbit_s\tconnections\tbytes\tfallbacks\n' >"$TSV"
+printf 'round\tcell\tp50_us\tp99_us\tmean_us\tgbit_s\tconnections\tbytes\tfallbacks\tgbit_s_16k\n' >"$TSV"
 
 run_cell() { # ROUND CELL
-	local round=$1 cell=$2 c0 c1 rr bulk p50 p99 mean gbit conns bytes fb
+	local round=$1 cell=$2 c0 c1 rr p50 p99 mean gbit gbit16 conns bytes fb len
 	case $cell in
 	veth) accel_set off ;;
 	veth+accel) accel_set on ;;
@@ -135,23 +136,27 @@ run_cell() { # ROUND CELL
 		--connect "${C_ADDR[$cell]}:7001" --count "$RR_COUNT") ||
 		die "$cell: xfer rr failed"
 	echo "$rr" >"$RAW/accel-r$round-$cell-rr.txt"
-	sb_exec "${C_CG[$cell]}" "${C_NS[$cell]}" iperf3 -c "${C_ADDR[$cell]}" -p 5201 \
-		-t "$SECONDS_BULK" -J >"$RAW/accel-r$round-$cell-bulk.json" ||
-		die "$cell: iperf3 failed (see $RAW/accel-r$round-$cell-bulk.json)"
+	for len in 128K 16K; do
+		sb_exec "${C_CG[$cell]}" "${C_NS[$cell]}" iperf3 -c "${C_ADDR[$cell]}" -p 5201 \
+			-t "$SECONDS_BULK" -l "$len" -J >"$RAW/accel-r$round-$cell-bulk$len.json" ||
+			die "$cell: iperf3 failed (see $RAW/accel-r$round-$cell-bulk$len.json)"
+	done
 	c1=$(accel_json)
 	p50=$(sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' <<<"$rr")
 	p99=$(sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' <<<"$rr")
 	mean=$(sed -n 's/.*mean_us=\([0-9.]*\).*/\1/p' <<<"$rr")
 	gbit=$(jq '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100' \
-		"$RAW/accel-r$round-$cell-bulk.json")
+		"$RAW/accel-r$round-$cell-bulk128K.json")
+	gbit16=$(jq '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100' \
+		"$RAW/accel-r$round-$cell-bulk16K.json")
 	conns=$(jq -n --argjson a "$c0" --argjson b "$c1" '$b.connections - $a.connections')
 	bytes=$(jq -n --argjson a "$c0" --argjson b "$c1" '$b.bytes - $a.bytes')
 	fb=$(jq -n --argjson a "$c0" --argjson b "$c1" \
 		'($b.fallback_backlog - $a.fallback_backlog) + ($b.fallback_peer_gone - $a.fallback_peer_gone)')
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$cell" "$p50" "$p99" \
-		"$mean" "$gbit" "$conns" "$bytes" "$fb" >>"$TSV"
-	printf '  %-11s rr p50 %6s us  p99 %7s us  bulk %6s Gbit/s  accelerated %s conns, %s bytes, %s fallbacks\n' \
-		"$cell" "$p50" "$p99" "$gbit" "$conns" "$bytes" "$fb"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$cell" "$p50" "$p99" \
+		"$mean" "$gbit" "$conns" "$bytes" "$fb" "$gbit16" >>"$TSV"
+	printf '  %-11s rr p50 %6s us  p99 %7s us  bulk %6s Gbit/s (16K writes %6s)  accelerated %s conns, %s bytes, %s fallbacks\n' \
+		"$cell" "$p50" "$p99" "$gbit" "$gbit16" "$conns" "$bytes" "$fb"
 }
 
 NCPU=$(nproc)
@@ -169,13 +174,13 @@ RESULTS=$OUT/accel.md
 	echo "# Same-node socket acceleration"
 	echo
 	echo "$START, weft $(git rev-parse --short HEAD 2>/dev/null || echo unknown), kernel $(uname -r), $NCPU CPUs; loadavg $LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end."
-	echo "Medians of $ROUNDS round(s); rr: $RR_COUNT 1-byte round trips on one connection (xfer rr); bulk: iperf3, one connection, ${SECONDS_BULK} s, receiver's rate."
+	echo "Medians of $ROUNDS round(s); rr: $RR_COUNT 1-byte round trips on one connection (xfer rr); bulk: iperf3, one connection, ${SECONDS_BULK} s, receiver's rate, 128 KiB and 16 KiB writes."
 	echo
-	echo "| cell | rr p50 µs | × loopback | rr p99 µs | rr mean µs | × loopback | bulk Gbit/s | × loopback | accelerated conns / bytes / fallbacks (last round) |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+	echo "| cell | rr p50 µs | × loopback | rr p99 µs | rr mean µs | × loopback | bulk Gbit/s | × loopback | bulk 16K Gbit/s | × loopback | accelerated conns / bytes / fallbacks (last round) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 	awk -F'\t' -v order="${CELLS[*]}" '
 	NR > 1 { n[$2]++; p50[$2, n[$2]] = $3; p99[$2, n[$2]] = $4; mean[$2, n[$2]] = $5
-		 g[$2, n[$2]] = $6; acc[$2] = $7 " / " $8 " / " $9 }
+		 g[$2, n[$2]] = $6; acc[$2] = $7 " / " $8 " / " $9; g16[$2, n[$2]] = $10 }
 	function med(a, c, k,   v, i, j, t, m) {
 		m = n[c]
 		for (i = 1; i <= m; i++) v[i] = a[c, i] + 0
@@ -185,11 +190,12 @@ RESULTS=$OUT/accel.md
 	END {
 		split(order, cells, " ")
 		lp = med(p50, "loopback"); lm = med(mean, "loopback"); lg = med(g, "loopback")
+		lg16 = med(g16, "loopback")
 		for (k = 1; k in cells; k++) {
 			c = cells[k]
-			printf "| %s | %.2f | %.2f× | %.2f | %.2f | %.2f× | %.2f | %.2f× | %s |\n", c,
+			printf "| %s | %.2f | %.2f× | %.2f | %.2f | %.2f× | %.2f | %.2f× | %.2f | %.2f× | %s |\n", c,
 				med(p50, c), med(p50, c) / lp, med(p99, c), med(mean, c), med(mean, c) / lm,
-				med(g, c), med(g, c) / lg, acc[c]
+				med(g, c), med(g, c) / lg, med(g16, c), med(g16, c) / lg16, acc[c]
 		}
 	}' "$TSV"
 	echo

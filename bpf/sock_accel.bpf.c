@@ -40,10 +40,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /*
  * Redirected bytes a receiver may leave unread before its sender falls
- * back to TCP: TCP's own per-socket bound (net.ipv4.tcp_rmem max, 6 MiB by
- * default).  Set by the agent before load.
+ * back to TCP.  Set by the agent before load: net.ipv4.tcp_rmem's maximum,
+ * at least 32 MiB (user/agent/loader.c says why).
  */
-const volatile __u64 accel_backlog_limit = 6 << 20;
+const volatile __u64 accel_backlog_limit = 32 << 20;
 
 static __always_inline int accel_fall_back(struct weft_accel_sock *st,
 					   enum weft_accel_counter why)

@@ -182,8 +182,19 @@ static int loader_take_maps(struct loader *l)
 
 /* --- same-node socket acceleration ---------------------------------------- */
 
-/* net.ipv4.tcp_rmem's maximum in weftd's namespace: the bound of unread
- * redirected data per receiver, as TCP's own; 0 when unreadable. */
+/*
+ * The bound of unread redirected data per receiving socket (see
+ * bpf/sock_accel.bpf.c): net.ipv4.tcp_rmem's maximum in weftd's namespace,
+ * TCP's own per-socket bound, but not below ACCEL_BACKLOG_FLOOR.  A
+ * redirected sender is never held back by its receiver, and a receiver
+ * that keeps up on average still falls behind while it is not scheduled:
+ * bulk senders got 16 MiB ahead within 5 s on a 2-CPU machine (and fell
+ * back to TCP, halving their throughput), never 32 MiB
+ * (docs/benchmarks.md).
+ */
+#define ACCEL_BACKLOG_FLOOR (32u << 20)
+
+/* net.ipv4.tcp_rmem's maximum, 0 when unreadable. */
 static __u32 loader_tcp_rmem_max(void)
 {
 	unsigned int min, def, max;
@@ -212,8 +223,8 @@ static void loader_accel_open(struct loader *l, const char *pin_dir)
 		pr_warn("socket acceleration unavailable: %s\n", strerror(errno));
 		return;
 	}
-	if (limit)
-		l->accel->rodata->accel_backlog_limit = limit;
+	l->accel->rodata->accel_backlog_limit =
+		limit > ACCEL_BACKLOG_FLOOR ? limit : ACCEL_BACKLOG_FLOOR;
 	err = loader_set_pins(l->accel->obj, pin_dir);
 	err = err ?: sock_accel__load(l->accel);
 	if (err) {
