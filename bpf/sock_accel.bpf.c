@@ -13,9 +13,10 @@
  * that arrived through TCP (tcp_bpf_recvmsg drains its psock queue first).
  * So a socket may go from redirecting to TCP once, never back: its first
  * send decides, and a fallback is for good (WEFT_ACCEL_F_TCP).  Fallbacks:
- * the peer closed, or the receiver has more than accel_backlog_limit bytes
- * of redirected data unread (a slow reader: a redirected send is never
- * held back by the receiver, TCP's window is).
+ * the peer closed, or the receiver is too far behind: more than
+ * accel_backlog_limit bytes of redirected data unread, or TCP memory
+ * pressure (a redirected send is never held back by the receiver, TCP's
+ * window is).
  *
  * A socket whose first send finds no peer leaves the hash, when nothing
  * was ever redirected to it: a socket in the hash receives through
@@ -41,9 +42,13 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /*
  * Redirected bytes a receiver may leave unread before its sender falls
  * back to TCP.  Set by the agent before load: net.ipv4.tcp_rmem's maximum,
- * at least 32 MiB (user/agent/loader.c says why).
+ * at least 64 MiB (user/agent/loader.c says why).
  */
-const volatile __u64 accel_backlog_limit = 32 << 20;
+const volatile __u64 accel_backlog_limit = 64 << 20;
+
+/* Unread bytes above which TCP memory pressure makes the sender fall
+ * back: tcp_rmem's default receive buffer. */
+#define ACCEL_PRESSURE_UNREAD (128 << 10)
 
 static __always_inline int accel_fall_back(struct weft_accel_sock *st,
 					   enum weft_accel_counter why)
@@ -59,9 +64,8 @@ static __always_inline int accel_fall_back(struct weft_accel_sock *st,
  * the peer socket).  0 when unknown: a kernel without msg_tot_len has no
  * bound (docs/design.md).
  */
-static __always_inline __u64 accel_unread(const struct weft_accel_flow *flow)
+static __always_inline __u64 accel_unread(struct sock *receiver)
 {
-	struct sock *receiver = (struct sock *)flow->sk_addr;
 	struct sk_psock *psock = NULL;
 	__u64 user_data = 0;
 	__u32 queued = 0;
@@ -77,6 +81,38 @@ static __always_inline __u64 accel_unread(const struct weft_accel_flow *flow)
 		return 0;
 	BPF_CORE_READ_INTO(&queued, psock, msg_tot_len);
 	return queued;
+}
+
+/*
+ * TCP memory pressure (net.ipv4.tcp_mem[1] exceeded node-wide), read
+ * through the receiver's proto.  Redirected data is charged to TCP's
+ * memory like received segments; under pressure TCP shrinks its windows,
+ * and a redirected sender must stop adding too: the per-socket bound
+ * alone would let many stalled receivers exhaust tcp_mem, after which a
+ * redirected send fails with ENOMEM.
+ */
+static __always_inline bool accel_tcp_memory_pressure(struct sock *receiver)
+{
+	unsigned long *pressure = NULL, value = 0;
+	struct proto *prot = NULL;
+
+	if (BPF_CORE_READ_INTO(&prot, receiver, __sk_common.skc_prot) || !prot ||
+	    BPF_CORE_READ_INTO(&pressure, prot, memory_pressure) || !pressure ||
+	    bpf_probe_read_kernel(&value, sizeof(value), pressure))
+		return false;
+	return value != 0;
+}
+
+/* The receiver is too far behind: the per-socket bound, or TCP memory
+ * pressure while it has more than a default receive buffer unread. */
+static __always_inline bool accel_peer_behind(const struct weft_accel_flow *peer)
+{
+	struct sock *receiver = (struct sock *)peer->sk_addr;
+	__u64 unread = accel_unread(receiver);
+
+	return unread > accel_backlog_limit ||
+	       (unread > ACCEL_PRESSURE_UNREAD &&
+		accel_tcp_memory_pressure(receiver));
 }
 
 /* Once per connection, whichever end redirects first: the active end's
@@ -131,7 +167,7 @@ int weft_accel_msg(struct sk_msg_md *msg)
 	peer = bpf_map_lookup_elem(&weft_accel_flows, &st->peer);
 	if (!peer)
 		goto no_peer;
-	if (accel_unread(peer) > accel_backlog_limit)
+	if (accel_peer_behind(peer))
 		return accel_fall_back(st, WEFT_ACCEL_FALLBACK_BACKLOG);
 	/* Announce the bytes, then check the peer still takes them. */
 	__sync_fetch_and_add(&peer->received_bytes, msg->size);

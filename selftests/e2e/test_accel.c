@@ -351,7 +351,7 @@ WEFT_E2E_TEST(e2e_accel_1gib_and_many_connections)
 	 * senders send: they may fall behind by the backlog limit, and
 	 * their senders then go on through TCP (e2e_accel_slow_reader). */
 	ASSERT_TRUE(grew(&before, &after, WEFT_ACCEL_BYTES) >=
-			    64 * 2000000LL + 16 * 4000000LL + 2 * (32LL << 20),
+			    64 * 2000000LL + 16 * 4000000LL + 2 * (64LL << 20),
 		    "bytes redirected");
 	accel_assert_empty(&e);
 out:
@@ -498,7 +498,7 @@ out:
 
 /*
  * A receiver that reads slowly: redirected sends are never held back by
- * the receiver, so once it has the backlog bound unread (32 MiB here) the
+ * the receiver, so once it has the backlog bound unread (64 MiB here) the
  * sender falls back to TCP, whose window then holds it back.  The bytes
  * still arrive intact and in order.
  */
@@ -512,13 +512,13 @@ WEFT_E2E_TEST(e2e_accel_slow_reader)
 	if (!xfer_pair(&e, &e.web_in, &e.client_in, WEB_ADDR,
 		       SB_ARGV("--epoll", "--slow-us", "1000", "--read-size",
 			       "65536"),
-		       SB_ARGV("--epoll", "--bytes", "96000000", "--back", "100"),
+		       SB_ARGV("--epoll", "--bytes", "160000000", "--back", "100"),
 		       "slow reader") ||
 	    !accel_read(&e, &after))
 		goto out;
 	ASSERT_EQ(grew(&before, &after, WEFT_ACCEL_FALLBACK_BACKLOG), 1,
 		  "the sender fell back to TCP");
-	ASSERT_TRUE(grew(&before, &after, WEFT_ACCEL_BYTES) >= 32 << 20,
+	ASSERT_TRUE(grew(&before, &after, WEFT_ACCEL_BYTES) >= 64 << 20,
 		    "redirected up to the bound");
 	accel_assert_empty(&e);
 out:
