@@ -12,10 +12,12 @@
 #   veth+accel  the same pair, acceleration on (toggled with SIGHUP between
 #               cells; it applies to new connections).
 #
-# Three loads per cell: 1-byte request/response round trips on one
-# connection (build/tools/xfer rr: p50, p99, mean), and bulk throughput of
-# one connection (iperf3, receiver's rate) with 128 KiB writes (iperf3's
-# default) and with 16 KiB writes.  Rounds are
+# Loads per cell: 1-byte request/response round trips on one connection
+# (build/tools/xfer rr: p50, p99, mean), client and server free to run on
+# any CPU, and again with both pinned to CPU 0 (no cross-CPU wake-up: on a
+# VM, waking an idle vCPU costs more than the datapath); and bulk
+# throughput of one connection (iperf3, receiver's rate) with 128 KiB
+# writes (iperf3's default) and with 16 KiB writes.  Rounds are
 # interleaved, each starting one cell later; the report gives medians.
 # After each cell the weft_accel_* counters show which path was taken.
 #
@@ -106,8 +108,10 @@ accel_set() { # on|off: rewrite the node config, SIGHUP, wait for the log
 # Servers: the veth pair's in the cgroup (both ends managed), the
 # loopback ones outside it.
 sb_spawn "$RAW/accel-sink-srv.log" "$CG" "$SRV" "$XFER" sink --listen 10.201.1.1:7001
+sb_spawn "$RAW/accel-sink0-srv.log" "$CG" "$SRV" taskset -c 0 "$XFER" sink --listen 10.201.1.1:7002
 sb_spawn "$RAW/accel-iperf-srv.log" "$CG" "$SRV" iperf3 -s -B 10.201.1.1 -p 5201
 sb_spawn "$RAW/accel-sink-lo.log" - "$LO" "$XFER" sink --listen 127.0.0.1:7001
+sb_spawn "$RAW/accel-sink0-lo.log" - "$LO" taskset -c 0 "$XFER" sink --listen 127.0.0.1:7002
 sb_spawn "$RAW/accel-iperf-lo.log" - "$LO" iperf3 -s -B 127.0.0.1 -p 5201
 sleep 1
 
@@ -123,10 +127,10 @@ C_CG[veth+accel]=$CG C_NS[veth+accel]=$CLI C_ADDR[veth+accel]=10.201.1.1
 CELLS=(loopback veth veth+accel)
 
 TSV=$RAW/accel.tsv
-printf 'round\tcell\tp50_us\tp99_us\tmean_us\tgbit_s\tconnections\tbytes\tfallbacks\tgbit_s_16k\n' >"$TSV"
+printf 'round\tcell\tp50_us\tp99_us\tmean_us\tgbit_s\tconnections\tbytes\tfallbacks\tgbit_s_16k\tp50_us_cpu0\n' >"$TSV"
 
 run_cell() { # ROUND CELL
-	local round=$1 cell=$2 c0 c1 rr p50 p99 mean gbit gbit16 conns bytes fb len
+	local round=$1 cell=$2 c0 c1 rr rr0 p50 p50cpu0 p99 mean gbit gbit16 conns bytes fb len
 	case $cell in
 	veth) accel_set off ;;
 	veth+accel) accel_set on ;;
@@ -135,7 +139,11 @@ run_cell() { # ROUND CELL
 	rr=$(sb_exec "${C_CG[$cell]}" "${C_NS[$cell]}" "$XFER" rr \
 		--connect "${C_ADDR[$cell]}:7001" --count "$RR_COUNT") ||
 		die "$cell: xfer rr failed"
-	echo "$rr" >"$RAW/accel-r$round-$cell-rr.txt"
+	rr0=$(sb_exec "${C_CG[$cell]}" "${C_NS[$cell]}" taskset -c 0 "$XFER" rr \
+		--connect "${C_ADDR[$cell]}:7002" --count "$RR_COUNT") ||
+		die "$cell: xfer rr (CPU 0) failed"
+	printf '%s\n%s (both on CPU 0)\n' "$rr" "$rr0" >"$RAW/accel-r$round-$cell-rr.txt"
+	p50cpu0=$(sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' <<<"$rr0")
 	for len in 128K 16K; do
 		sb_exec "${C_CG[$cell]}" "${C_NS[$cell]}" iperf3 -c "${C_ADDR[$cell]}" -p 5201 \
 			-t "$SECONDS_BULK" -l "$len" -J >"$RAW/accel-r$round-$cell-bulk$len.json" ||
@@ -153,10 +161,10 @@ run_cell() { # ROUND CELL
 	bytes=$(jq -n --argjson a "$c0" --argjson b "$c1" '$b.bytes - $a.bytes')
 	fb=$(jq -n --argjson a "$c0" --argjson b "$c1" \
 		'($b.fallback_backlog - $a.fallback_backlog) + ($b.fallback_peer_gone - $a.fallback_peer_gone)')
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$cell" "$p50" "$p99" \
-		"$mean" "$gbit" "$conns" "$bytes" "$fb" "$gbit16" >>"$TSV"
-	printf '  %-11s rr p50 %6s us  p99 %7s us  bulk %6s Gbit/s (16K writes %6s)  accelerated %s conns, %s bytes, %s fallbacks\n' \
-		"$cell" "$p50" "$p99" "$gbit" "$gbit16" "$conns" "$bytes" "$fb"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$cell" "$p50" "$p99" \
+		"$mean" "$gbit" "$conns" "$bytes" "$fb" "$gbit16" "$p50cpu0" >>"$TSV"
+	printf '  %-11s rr p50 %6s us (CPU 0: %6s)  p99 %7s us  bulk %6s Gbit/s (16K writes %6s)  accelerated %s conns, %s bytes, %s fallbacks\n' \
+		"$cell" "$p50" "$p50cpu0" "$p99" "$gbit" "$gbit16" "$conns" "$bytes" "$fb"
 }
 
 NCPU=$(nproc)
@@ -176,11 +184,12 @@ RESULTS=$OUT/accel.md
 	echo "$START, weft $(git rev-parse --short HEAD 2>/dev/null || echo unknown), kernel $(uname -r), $NCPU CPUs; loadavg $LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end."
 	echo "Medians of $ROUNDS round(s); rr: $RR_COUNT 1-byte round trips on one connection (xfer rr); bulk: iperf3, one connection, ${SECONDS_BULK} s, receiver's rate, 128 KiB and 16 KiB writes."
 	echo
-	echo "| cell | rr p50 µs | × loopback | rr p99 µs | rr mean µs | × loopback | bulk Gbit/s | × loopback | bulk 16K Gbit/s | × loopback | accelerated conns / bytes / fallbacks (last round) |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+	echo "| cell | rr p50 µs | × loopback | rr p99 µs | rr mean µs | rr p50 µs, one CPU | × loopback | bulk Gbit/s | × loopback | bulk 16K Gbit/s | × loopback | accelerated conns / bytes / fallbacks (last round) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 	awk -F'\t' -v order="${CELLS[*]}" '
 	NR > 1 { n[$2]++; p50[$2, n[$2]] = $3; p99[$2, n[$2]] = $4; mean[$2, n[$2]] = $5
-		 g[$2, n[$2]] = $6; acc[$2] = $7 " / " $8 " / " $9; g16[$2, n[$2]] = $10 }
+		 g[$2, n[$2]] = $6; acc[$2] = $7 " / " $8 " / " $9; g16[$2, n[$2]] = $10
+		 p0[$2, n[$2]] = $11 }
 	function med(a, c, k,   v, i, j, t, m) {
 		m = n[c]
 		for (i = 1; i <= m; i++) v[i] = a[c, i] + 0
@@ -190,11 +199,12 @@ RESULTS=$OUT/accel.md
 	END {
 		split(order, cells, " ")
 		lp = med(p50, "loopback"); lm = med(mean, "loopback"); lg = med(g, "loopback")
-		lg16 = med(g16, "loopback")
+		lg16 = med(g16, "loopback"); lp0 = med(p0, "loopback")
 		for (k = 1; k in cells; k++) {
 			c = cells[k]
-			printf "| %s | %.2f | %.2f× | %.2f | %.2f | %.2f× | %.2f | %.2f× | %.2f | %.2f× | %s |\n", c,
-				med(p50, c), med(p50, c) / lp, med(p99, c), med(mean, c), med(mean, c) / lm,
+			printf "| %s | %.2f | %.2f× | %.2f | %.2f | %.2f | %.2f× | %.2f | %.2f× | %.2f | %.2f× | %s |\n", c,
+				med(p50, c), med(p50, c) / lp, med(p99, c), med(mean, c),
+				med(p0, c), med(p0, c) / lp0,
 				med(g, c), med(g, c) / lg, med(g16, c), med(g16, c) / lg16, acc[c]
 		}
 	}' "$TSV"
