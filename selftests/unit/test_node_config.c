@@ -55,7 +55,8 @@ WEFT_TEST(node_config_defaults_and_load)
 		"configDir: /etc/weft/node-1.d\n"
 		"metricsAddress: \"::1\"\n"
 		"metricsPort: 15021\n"
-		"trustDomain: example.org\n";
+		"trustDomain: example.org\n"
+		"socketAcceleration: true\n";
 	struct node_config cfg;
 	char path[64], *text;
 
@@ -67,6 +68,7 @@ WEFT_TEST(node_config_defaults_and_load)
 	ASSERT_STREQ(cfg.metrics_addr, NODE_DEFAULT_METRICS_ADDR, "address");
 	ASSERT_EQ(cfg.metrics_port, NODE_DEFAULT_METRICS_PORT, "port");
 	ASSERT_STREQ(cfg.trust_domain, NODE_DEFAULT_TRUST_DOMAIN, "td");
+	ASSERT_FALSE(cfg.socket_acceleration, "socket acceleration is opt-in");
 
 	if (!ASSERT_OK(load_node(good, &cfg, &text, path, sizeof(path)), "load"))
 		printf("%s", text);
@@ -78,6 +80,7 @@ WEFT_TEST(node_config_defaults_and_load)
 	ASSERT_STREQ(cfg.metrics_addr, "::1", "metricsAddress");
 	ASSERT_EQ(cfg.metrics_port, 15021, "metricsPort");
 	ASSERT_STREQ(cfg.trust_domain, "example.org", "trustDomain");
+	ASSERT_TRUE(cfg.socket_acceleration, "socketAcceleration");
 
 	/* Partial files override only what they name; port 0 disables. */
 	ASSERT_OK(load_node("metricsPort: 0\n", &cfg, &text, path, sizeof(path)),
@@ -112,6 +115,8 @@ WEFT_TEST(node_config_errors_leave_cfg_unchanged)
 		{ "- nodeName\n", "1: expected a mapping of settings" },
 		{ "nodeName: a\n---\nnodeName: b\n", "3: expected one YAML document" },
 		{ "nodeName: [a\n", "2: YAML syntax error" },
+		{ "socketAcceleration: yes\n",
+		  "1: socketAcceleration: expected true or false" },
 	};
 	struct node_config cfg, before;
 	char path[64];
