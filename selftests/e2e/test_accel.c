@@ -665,3 +665,58 @@ WEFT_E2E_TEST(e2e_accel_toggle_live)
 out:
 	ASSERT_EQ(sb_teardown(), 0, "teardown left nothing");
 }
+
+/*
+ * weftd restarted (SIGKILL, then started on the same pins) and then
+ * uninstalled, each while a transfer is in flight: the restart attaches
+ * the new sk_msg program to the pinned hash in one step, and the
+ * connection keeps its path; the uninstall releases the pins, and the
+ * accelerated connection keeps working until it closes (its sockets hold
+ * the hash).  Both transfers verify every byte; a connection opened after
+ * the restart is accelerated by the new program.
+ */
+WEFT_E2E_TEST(e2e_accel_restart_and_uninstall_in_flight)
+{
+	const char *argv[] = { NULL, "client", "--connect", WEB_ADDR, "--epoll",
+			       "--no-shutdown", "--bytes", "400000000", "--back",
+			       "400000000", NULL };
+	struct accel_counts before, after;
+	struct sb_proc srv, cli;
+	struct sb_result r;
+	struct accel_env e;
+
+	if (!accel_up(&e, true) || !accel_read(&e, &before))
+		goto out;
+	argv[0] = e.xfer;
+	/* a slow-ish reader keeps the transfer in flight for seconds */
+	if (!xfer_server(&e, &srv, &e.web_in, WEB_ADDR,
+			 SB_ARGV("--epoll", "--no-shutdown", "--slow-us", "100")) ||
+	    !ASSERT_OK(sb_spawn(&cli, &e.client_in, "xfer-restart", argv),
+		       "client in flight"))
+		goto out;
+	sb_sleep_ms(300);
+	ASSERT_EQ(sb_proc_stop(&e.agent.proc, SIGKILL, 3000), 128 + SIGKILL,
+		  "SIGKILL weftd");
+	if (!ASSERT_OK(sb_agent_start(&e.agent, NULL), "weftd restarted"))
+		goto out;
+	ASSERT_FALSE(sb_proc_exited(&cli), "in flight across the restart");
+	if (!xfer_pair(&e, &e.web_in, &e.client_in, "10.201.1.1:7002",
+		       SB_ARGV("--no-shutdown"),
+		       SB_ARGV("--no-shutdown", "--bytes", "1000000", "--back",
+			       "1000000"),
+		       "new connection after the restart") ||
+	    !accel_read(&e, &after))
+		goto out;
+	ASSERT_EQ(grew(&before, &after, WEFT_ACCEL_CONNECTIONS), 2,
+		  "the in-flight and the new connection accelerated");
+	ASSERT_EQ(sb_proc_stop(&e.agent.proc, SIGTERM, 5000), 0, "weftd stops");
+	ASSERT_EQ(sb_agent_run(&r, &e.agent, SB_ARGV("--uninstall")), 0,
+		  "weftd --uninstall");
+	sb_result_free(&r);
+	ASSERT_FALSE(sb_proc_exited(&cli), "in flight across the uninstall");
+	ASSERT_EQ(sb_proc_wait_exit(&cli, XFER_TIMEOUT_MS), 0,
+		  "the in-flight transfer verified every byte");
+	xfer_server_ok(&srv, "in-flight server verified every byte");
+out:
+	ASSERT_EQ(sb_teardown(), 0, "teardown left nothing");
+}
