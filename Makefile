@@ -9,6 +9,7 @@
 #   make demo       install deps, build, run the sandbox mesh demo
 #   make fuzz       libFuzzer targets into build/fuzz/
 #   make deps       install missing Debian packages
+#   make bench      benchmarks (bench/run.sh, then bench/accel.sh)
 #   make clean
 
 ifeq ($(V),1)
@@ -68,7 +69,7 @@ LIB_A := $(OUT)/libweft.a
 BINS  := $(OUT)/weftd $(OUT)/weft
 TEST_BINS := $(OUT)/test_weft $(patsubst selftests/tools/%.c,$(OUT)/tools/%,$(TOOL_SRCS))
 
-.PHONY: all test test-build demo fuzz deps clean bench
+.PHONY: all test test-build demo fuzz deps clean bench bench-accel
 all: $(BINS)
 
 # --- BPF -------------------------------------------------------------------
@@ -79,6 +80,10 @@ $(BPF_OUT)/vmlinux.h: | $(BPF_OUT)
 $(BPF_OUT)/%.bpf.o: bpf/%.bpf.c $(BPF_OUT)/vmlinux.h $(wildcard bpf/lib/*.h include/weft/*.h) | $(BPF_OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# Socket acceleration (lib/accel.h) uses atomic exchange and fetch-and-add
+# (BPF v3, Linux 5.12+) in both objects.
+$(BPF_OUT)/sock_accel.bpf.o $(BPF_OUT)/sockops.bpf.o: BPF_CFLAGS += -mcpu=v3
 
 $(BPF_OUT)/%.skel.h: $(BPF_OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -145,8 +150,13 @@ fuzz:
 deps:
 	$(Q)scripts/install-deps.sh
 
-bench: deps all
+# BENCH_ACCEL=0 skips the socket acceleration section.
+bench: deps all $(OUT)/tools/xfer
 	$(Q)bench/run.sh
+	$(Q)[ "$(BENCH_ACCEL)" = 0 ] || bench/accel.sh
+
+bench-accel: deps all $(OUT)/tools/xfer
+	$(Q)bench/accel.sh
 
 clean:
 	$(call msg,CLEAN,build)

@@ -6,7 +6,11 @@
  * the connection is counted as opened once the handshake completes and as
  * closed, with its byte counts, when it reaches TCP_CLOSE.  These are the
  * istio_tcp_* metrics with reporter="source".
+ *
+ * It also puts every established socket of the cgroup into the socket
+ * hash of same-node acceleration (lib/accel.h), whether translated or not.
  */
+#include "lib/accel.h"
 #include "lib/common.h"
 #include "lib/maps.h"
 
@@ -70,7 +74,7 @@ static __always_inline int sockops_state_change(struct bpf_sock_ops *skops,
 {
 	struct weft_tcp_stats_key key = {};
 	struct weft_tcp_stats *stats;
-	__u64 sent, received;
+	__u64 sent, received, accel_sent, accel_received;
 
 	if (new == BPF_TCP_FIN_WAIT2)
 		st->flags |= WEFT_SOCK_F_FIN_ACKED;
@@ -91,6 +95,10 @@ static __always_inline int sockops_state_change(struct bpf_sock_ops *skops,
 		sent -= 1;
 	if ((st->flags & WEFT_SOCK_F_PEER_FIN) && received)
 		received -= 1;
+	/* plus what went socket to socket, never as TCP segments */
+	accel_sock_bytes(skops, &accel_sent, &accel_received);
+	sent += accel_sent;
+	received += accel_received;
 	tcp_stats_key(skops, st, &key); /* only now: most calls stop above */
 	stats = tcp_stats_get(&key);
 	if (stats) {
@@ -111,6 +119,14 @@ int weft_sockops(struct bpf_sock_ops *skops)
 
 	switch (skops->op) {
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+		accel_sock_established(skops, true);
+		break;
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+		accel_sock_established(skops, false);
+		return 1;
+	case BPF_SOCK_OPS_HDR_OPT_LEN_CB:
+		accel_sock_segment(skops);
+		return 1;
 	case BPF_SOCK_OPS_STATE_CB:
 		break;
 	default:
@@ -120,8 +136,11 @@ int weft_sockops(struct bpf_sock_ops *skops)
 	if (!sk)
 		return 1;
 	st = bpf_sk_storage_get(&weft_sock_state, sk, 0, 0);
-	if (!st)
-		return 1; /* not a service connection */
+	if (!st) { /* not a service connection */
+		if (skops->op == BPF_SOCK_OPS_STATE_CB)
+			accel_sock_state(skops);
+		return 1;
+	}
 
 	if (skops->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB) {
 		tcp_stats_key(skops, st, &key);
@@ -134,5 +153,7 @@ int weft_sockops(struct bpf_sock_ops *skops)
 		return 1;
 	}
 	/* STATE_CB: args[0] old state, args[1] new state */
-	return sockops_state_change(skops, st, skops->args[0], skops->args[1]);
+	sockops_state_change(skops, st, skops->args[0], skops->args[1]);
+	accel_sock_state(skops); /* after: it reads the accel byte counts */
+	return 1;
 }

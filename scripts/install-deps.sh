@@ -10,7 +10,7 @@ set -euo pipefail
 PACKAGES=(
 	make gcc clang llvm libclang-rt-14-dev libbpf-dev bpftool libelf-dev zlib1g-dev
 	libmnl-dev libssl-dev libyaml-dev pkg-config
-	iproute2 curl socat iperf3 wrk haproxy nginx-light iptables procps
+	iproute2 curl socat iperf3 jq wrk haproxy nginx-light iptables procps
 )
 
 installed() {

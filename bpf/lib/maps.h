@@ -217,4 +217,43 @@ struct {
 	__type(value, struct weft_policy_ident_meta);
 } weft_policy_ident_meta SEC(".maps");
 
+/* --- same-node socket acceleration (bpf/sock_accel.bpf.c) ----------------
+ * The agent attaches the sk_msg program to weft_accel_hash itself (not to
+ * the cgroup): the pinned map owns that attachment.  The value is the
+ * socket; read from userspace it is the socket cookie (8 bytes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, WEFT_MAX_ACCEL_SOCKS);
+	__type(key, struct weft_accel_key);
+	__type(value, __u64);
+} weft_accel_hash SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct weft_accel_sock);
+} weft_accel_sock SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WEFT_MAX_ACCEL_SOCKS);
+	__type(key, struct weft_accel_key);
+	__type(value, struct weft_accel_flow);
+} weft_accel_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct weft_accel_config);
+} weft_accel_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WEFT_ACCEL__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} weft_accel_stats SEC(".maps");
+
 #endif /* WEFT_BPF_MAPS_H */

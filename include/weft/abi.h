@@ -464,6 +464,111 @@ struct weft_agent_state {
 	char rejected_reason[256]; /* first "file:line: what is wrong" */
 };
 
+/* --- same-node socket acceleration (docs/design.md) ----------------------- */
+
+#define WEFT_MAX_ACCEL_SOCKS 65536 /* established sockets in weft_accel_hash */
+
+/*
+ * weft_accel_hash: socket hash of established TCP sockets of the node's
+ * cgroup, keyed by the connection as seen from that socket.  The sk_msg
+ * program redirects a send to the socket stored under the reversed key:
+ * the peer, found only when its end is managed by this agent too.
+ *
+ * Addresses are IPv4-mapped for IPv4 (AF_INET sockets and v4-mapped
+ * AF_INET6 sockets meet on one key).  netns_cookie is the socket's network
+ * namespace cookie when both addresses are loopback, else 0: 127.0.0.1 and
+ * ::1 repeat in every pod, but both ends of a loopback connection live in
+ * the same namespace, so the cookie tells two pods' loopback connections
+ * apart.  Other addresses are unique on a node (pod IPs), and the two ends
+ * of a pod-to-pod connection sit in different namespaces, so no cookie
+ * could be shared there.
+ */
+struct weft_accel_key {
+	union weft_addr local;
+	union weft_addr remote;
+	__be16 local_port;
+	__be16 remote_port;
+	__u16 family; /* of the addresses: AF_INET (mapped) or AF_INET6 */
+	__u16 pad;
+	__u64 netns_cookie;
+};
+
+/*
+ * weft_accel_sock: socket-local storage of every socket in
+ * weft_accel_hash, written by sockops at ESTABLISHED and then only by the
+ * socket's own sk_msg runs (under its socket lock).
+ */
+struct weft_accel_sock {
+	struct weft_accel_key peer; /* the key the peer is stored under */
+	__u32 flags;                /* enum weft_accel_sock_flags */
+	__u32 pad;
+	__u64 sent_bytes;           /* redirected to the peer */
+};
+
+/*
+ * weft_accel_flows: hash, the socket's own key (as in weft_accel_hash) ->
+ * what its peer's sk_msg program needs to know of it, since an sk_msg
+ * program cannot reach another socket's storage.  Added at ESTABLISHED,
+ * deleted when the socket reaches TCP_CLOSE.
+ */
+struct weft_accel_flow {
+	/* Kernel address of the socket, read only with
+	 * bpf_probe_read_kernel() for its unread redirected bytes (a stale
+	 * entry reads garbage, never faults; the worst outcome is a needless
+	 * fallback to TCP). */
+	__u64 sk_addr;
+	__u64 received_bytes; /* redirected to this socket (atomic adds) */
+	__u32 conn_counted;   /* active end's entry: 1 once counted */
+	/* 1: the socket takes no more redirected data (it is leaving the
+	 * hash, see bpf/sock_accel.bpf.c); set and read with atomics. */
+	__u32 closed;
+};
+
+enum weft_accel_sock_flags {
+	WEFT_ACCEL_F_ACTIVE = 1 << 0,      /* this end called connect() */
+	WEFT_ACCEL_F_REDIRECTING = 1 << 1, /* its sends go to the peer socket */
+	/* Its sends take the TCP stack, for good: once a byte went through
+	 * TCP, a redirected byte could overtake it at the receiver. */
+	WEFT_ACCEL_F_TCP = 1 << 2,
+	/* Nothing was ever redirected to it: sockops takes it out of the
+	 * hash at its next segment, making it plain TCP. */
+	WEFT_ACCEL_F_LEAVE = 1 << 3,
+};
+
+/*
+ * weft_accel_config: array of one entry, written by the agent.  Read when a
+ * connection is established only: turning acceleration off leaves open
+ * connections as they are (a socket that mixed redirected and TCP sends
+ * could make a blocked reader return EAGAIN, see docs/design.md).
+ */
+struct weft_accel_config {
+	__u32 enabled; /* 0: no new socket enters the hash */
+	__u32 pad;
+};
+
+/*
+ * weft_accel_stats: per-CPU array indexed by this enum (names in
+ * user/lib/accel.c).  SKIP_* count sockets (each end on its own) whose
+ * sends take TCP from the start, FALLBACK_* sockets that redirected, then
+ * went back to TCP.
+ */
+enum weft_accel_counter {
+	WEFT_ACCEL_SOCKETS_ADDED = 0, /* sockets put in weft_accel_hash */
+	WEFT_ACCEL_CONNECTIONS,       /* connections with redirected data */
+	WEFT_ACCEL_MESSAGES,          /* sends redirected */
+	WEFT_ACCEL_BYTES,             /* bytes redirected */
+	WEFT_ACCEL_SKIP_DISABLED,     /* acceleration off for the node */
+	WEFT_ACCEL_SKIP_PEER_UNMANAGED, /* peer not in the hash: other node,
+					 * other cgroup, or not established
+					 * yet when this end first sent */
+	WEFT_ACCEL_SKIP_HASH_FULL,    /* weft_accel_hash full */
+	WEFT_ACCEL_SKIP_INSERT_FAILED, /* other insert error (key exists) */
+	WEFT_ACCEL_SKIP_EARLY_DATA,   /* sent data before ESTABLISHED (TFO) */
+	WEFT_ACCEL_FALLBACK_BACKLOG,  /* receiver too far behind (slow reader) */
+	WEFT_ACCEL_FALLBACK_PEER_GONE, /* peer socket closed first */
+	WEFT_ACCEL__MAX,
+};
+
 /*
  * Pinned object folders below <pin_dir>/.  Maps live in a folder named for
  * the ABI version, so an agent with a new layout creates its maps beside the

@@ -1358,6 +1358,8 @@ WEFT_KERNEL_TEST(cli_stats)
 		 "\"policy_stats_full\":0,\"policy_events_lost\":0},",
 		 10 * n, n, 2 * n, 3 * n);
 	ASSERT_HAS(out, want, "counters");
+	/* no acceleration maps pinned in the fixture: the last member */
+	ASSERT_HAS(out, "\"acceleration\":null}\n", "acceleration absent");
 	log_bpftool(&f, "weft_tcp_stats");
 out:
 	fixture_teardown(&f);
@@ -1456,7 +1458,7 @@ WEFT_KERNEL_TEST(cli_stats_policies)
 		 "{\"reason\":\"no-allow-match\",\"inbound\":%llu,\"connect\":0,\"total\":%llu},"
 		 "{\"reason\":\"allow-l7-only\",\"inbound\":0,\"connect\":0,\"total\":0},"
 		 "{\"reason\":\"custom-unsupported\",\"inbound\":0,\"connect\":0,\"total\":0},"
-		 "{\"reason\":\"no-entry\",\"inbound\":0,\"connect\":0,\"total\":0}]}\n",
+		 "{\"reason\":\"no-entry\",\"inbound\":0,\"connect\":0,\"total\":0}],",
 		 0ull, 0ull, 0ull,
 		 0ull, 0ull, 2 * n, 2 * n,
 		 6 * n, 0ull, 0ull, 5 * n, n,
@@ -1994,8 +1996,8 @@ WEFT_KERNEL_TEST(cli_empty_and_abi_mismatch)
 		   "\"allow\":0,\"deny\":0,\"audit\":0,",
 		   "no policy");
 	ASSERT_HAS(out, "{\"reason\":\"no-entry\",\"inbound\":0,\"connect\":0,"
-			"\"total\":0}]}\n",
-		   "reasons at 0");
+			"\"total\":0}],\"acceleration\":null}\n",
+		   "reasons at 0, then no acceleration");
 	ASSERT_EQ(run_cli(out, sizeof(out), "-j -p '%s' status", f.dir), 0,
 		  "status, never applied");
 	ASSERT_HAS(out, "\"applied_at\":null", "never applied");

@@ -56,7 +56,8 @@ WEFT_TEST(node_config_defaults_and_load)
 		"metricsAddress: \"::1\"\n"
 		"metricsPort: 15021\n"
 		"trustDomain: example.org\n"
-		"netnsDir: /var/run/netns\n";
+		"netnsDir: /var/run/netns\n"
+		"socketAcceleration: true\n";
 	struct node_config cfg;
 	char path[64], *text;
 
@@ -69,6 +70,7 @@ WEFT_TEST(node_config_defaults_and_load)
 	ASSERT_EQ(cfg.metrics_port, NODE_DEFAULT_METRICS_PORT, "port");
 	ASSERT_STREQ(cfg.trust_domain, NODE_DEFAULT_TRUST_DOMAIN, "td");
 	ASSERT_STREQ(cfg.netns_dir, "/run/netns", "netns dir");
+	ASSERT_FALSE(cfg.socket_acceleration, "socket acceleration is opt-in");
 
 	if (!ASSERT_OK(load_node(good, &cfg, &text, path, sizeof(path)), "load"))
 		printf("%s", text);
@@ -81,6 +83,7 @@ WEFT_TEST(node_config_defaults_and_load)
 	ASSERT_EQ(cfg.metrics_port, 15021, "metricsPort");
 	ASSERT_STREQ(cfg.trust_domain, "example.org", "trustDomain");
 	ASSERT_STREQ(cfg.netns_dir, "/var/run/netns", "netnsDir");
+	ASSERT_TRUE(cfg.socket_acceleration, "socketAcceleration");
 
 	/* Partial files override only what they name; port 0 disables. */
 	ASSERT_OK(load_node("metricsPort: 0\n", &cfg, &text, path, sizeof(path)),
@@ -117,6 +120,8 @@ WEFT_TEST(node_config_errors_leave_cfg_unchanged)
 		{ "- nodeName\n", "1: expected a mapping of settings" },
 		{ "nodeName: a\n---\nnodeName: b\n", "3: expected one YAML document" },
 		{ "nodeName: [a\n", "2: YAML syntax error" },
+		{ "socketAcceleration: yes\n",
+		  "1: socketAcceleration: expected true or false" },
 	};
 	struct node_config cfg, before;
 	char path[64];

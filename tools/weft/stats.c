@@ -15,6 +15,7 @@
 
 #include "policy.h"
 #include "snapshot.h"
+#include "stats_accel.h"
 #include "table.h"
 
 struct stats_view {
@@ -22,6 +23,7 @@ struct stats_view {
 	struct weft_service_stats *svc; /* parallel to snap.services */
 	size_t *by_id;                  /* snap.services indexes by id */
 	__u64 counters[WEFT_CNT__MAX];
+	struct stats_accel accel; /* same-node acceleration */
 };
 
 static int cmp_by_id(const void *x, const void *y, void *arg)
@@ -261,6 +263,7 @@ static void stats_json(struct cli_ctx *ctx, const struct stats_view *v)
 		json_kv_u64(w, weft_counter_name(i), v->counters[i]);
 	json_object_end(w);
 	policies_json(w, &v->snap);
+	stats_accel_json(w, &v->accel);
 	json_object_end(w);
 }
 
@@ -435,7 +438,12 @@ static int stats_text(const struct stats_view *v)
 			 (uint64_t)v->counters[i]);
 		err = table_add(&t, weft_counter_name(i), num[0]);
 	}
-	return table_done(&t, err, true) ?: policies_text(&v->snap);
+	err = table_done(&t, err, true) ?: policies_text(&v->snap);
+	if (err || !v->accel.present)
+		return err;
+
+	putchar('\n');
+	return stats_accel_text(&v->accel);
 }
 
 int do_stats(struct cli_ctx *ctx, int argc, char **argv)
@@ -452,6 +460,8 @@ int do_stats(struct cli_ctx *ctx, int argc, char **argv)
 		return err;
 	err = stats_read(ctx, &maps, &v);
 	datapath_maps_close(&maps);
+	if (!err && stats_accel_read(ctx, &v.accel))
+		err = CLI_EXIT_ERROR; /* reported */
 	if (err) {
 		err = CLI_EXIT_ERROR;
 	} else if (ctx->json) {

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,8 +15,10 @@
 
 #include <weft/abi.h>
 
+#include "accel.h"
 #include "log.h"
 #include "policy.skel.h"
+#include "sock_accel.skel.h"
 #include "sock_lb.skel.h"
 #include "sockops.skel.h"
 #include "sysfs.h"
@@ -29,7 +32,9 @@ struct loader {
 	struct sock_lb *lb;     /* cgroup sock_addr + sock_release */
 	struct sockops *ops;    /* cgroup sockops */
 	struct policy *pol;     /* cgroup_skb ingress: AuthorizationPolicy */
+	struct sock_accel *accel; /* sk_msg on weft_accel_hash; NULL: none */
 	struct datapath_maps maps;
+	struct accel_maps accel_maps; /* fds owned by the skeletons */
 	struct loader_features features;
 	int cgroup_fd;
 	char cgroup_path[PATH_MAX];
@@ -182,6 +187,116 @@ static int loader_take_maps(struct loader *l)
 	return 0;
 }
 
+/* --- same-node socket acceleration ---------------------------------------- */
+
+/*
+ * The bound of unread redirected data per receiving socket (see
+ * bpf/sock_accel.bpf.c): net.ipv4.tcp_rmem's maximum in weftd's namespace,
+ * TCP's own per-socket bound, but not below ACCEL_BACKLOG_FLOOR.  A
+ * redirected sender is never held back by its receiver, and a receiver
+ * that keeps up on average still falls behind while it is not scheduled:
+ * on a busy 2-CPU machine bulk senders got 16 MiB ahead within 5 s, and
+ * 32 MiB in some runs (falling back to TCP halved their throughput;
+ * docs/benchmarks.md).  Node-wide, TCP memory pressure bounds the sum.
+ */
+#define ACCEL_BACKLOG_FLOOR (64u << 20)
+
+/* net.ipv4.tcp_rmem's maximum, 0 when unreadable. */
+static __u32 loader_tcp_rmem_max(void)
+{
+	unsigned int min, def, max;
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_rmem", "r");
+	int n;
+
+	if (!f)
+		return 0;
+	n = fscanf(f, "%u %u %u", &min, &def, &max);
+	fclose(f);
+	return n == 3 ? max : 0;
+}
+
+/*
+ * Load the sk_msg program over the maps sockops already pinned.  Not
+ * fatal: a kernel that refuses it runs without acceleration (it stays off
+ * in weft_accel_config, so sockops adds no socket to the hash).
+ */
+static void loader_accel_open(struct loader *l, const char *pin_dir)
+{
+	__u32 limit = loader_tcp_rmem_max();
+	int err;
+
+	l->accel = sock_accel__open();
+	if (!l->accel) {
+		pr_warn("socket acceleration unavailable: %s\n", strerror(errno));
+		return;
+	}
+	l->accel->rodata->accel_backlog_limit =
+		limit > ACCEL_BACKLOG_FLOOR ? limit : ACCEL_BACKLOG_FLOOR;
+	err = loader_set_pins(l->accel->obj, pin_dir);
+	err = err ?: sock_accel__load(l->accel);
+	if (err) {
+		pr_warn("socket acceleration unavailable: loading the sk_msg program: %s\n",
+			strerror(-err));
+		sock_accel__destroy(l->accel);
+		l->accel = NULL;
+		return;
+	}
+	l->features.accel = true;
+}
+
+/*
+ * Attach the sk_msg program to the socket hash.  The map holds the
+ * attachment (there is no link to pin before Linux 6.10), so it lives as
+ * long as the pinned map; attaching again replaces the program of an
+ * earlier weftd in one step.  Sockets already in the hash keep the program
+ * they were added with, which reads the same pinned maps.
+ */
+static int loader_accel_attach(struct loader *l)
+{
+	int err;
+
+	if (!l->accel)
+		return 0;
+	err = bpf_prog_attach(bpf_program__fd(l->accel->progs.weft_accel_msg),
+			      bpf_map__fd(l->accel->maps.weft_accel_hash),
+			      BPF_SK_MSG_VERDICT, 0);
+	if (err) {
+		err = -errno;
+		pr_warn("attaching weft_accel_msg to weft_accel_hash: %s\n",
+			strerror(-err));
+	}
+	return err;
+}
+
+/* The acceleration maps as sockops loaded them (it declares them all). */
+static void loader_accel_take_maps(struct loader *l)
+{
+	struct bpf_object *obj = l->ops->obj;
+
+	l->accel_maps.socks = bpf_object__find_map_fd_by_name(obj, "weft_accel_hash");
+	l->accel_maps.flows = bpf_object__find_map_fd_by_name(obj, "weft_accel_flows");
+	l->accel_maps.config = bpf_object__find_map_fd_by_name(obj, "weft_accel_config");
+	l->accel_maps.stats = bpf_object__find_map_fd_by_name(obj, "weft_accel_stats");
+}
+
+const struct accel_maps *loader_accel_maps(const struct loader *l)
+{
+	return l->accel_maps.config >= 0 ? &l->accel_maps : NULL;
+}
+
+int loader_accel_set(struct loader *l, bool enabled)
+{
+	int fd = l->accel_maps.config;
+
+	if (enabled && !l->features.accel) {
+		pr_warn("socketAcceleration: the kernel refused the sk_msg program; staying off\n");
+		enabled = false;
+	}
+	if (fd < 0)
+		return -ENOENT;
+	return accel_config_write(fd, enabled);
+}
+
 int loader_open(const char *cgroup_path, const char *pin_dir,
 		struct loader **out)
 {
@@ -249,6 +364,8 @@ int loader_open(const char *cgroup_path, const char *pin_dir,
 	err = loader_take_maps(l);
 	if (err)
 		goto err_destroy;
+	loader_accel_take_maps(l);
+	loader_accel_open(l, pin_dir);
 	*out = l;
 	return 0;
 
@@ -293,7 +410,9 @@ static void loader_retire_old_maps(const char *pin_dir)
 
 int loader_attach(struct loader *l)
 {
-	int err = loader_attach_all(l, l->cgroup_path, l->pin_dir);
+	int err = loader_accel_attach(l);
+
+	err = err ?: loader_attach_all(l, l->cgroup_path, l->pin_dir);
 
 	if (!err)
 		loader_retire_old_maps(l->pin_dir);
@@ -346,6 +465,7 @@ void loader_free(struct loader *l)
 		return;
 	/* pinned maps and links survive */
 	policy__destroy(l->pol);
+	sock_accel__destroy(l->accel);
 	sockops__destroy(l->ops);
 	sock_lb__destroy(l->lb);
 	if (l->cgroup_fd >= 0)

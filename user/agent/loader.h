@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 
+#include "accel.h"
 #include "datapath.h"
 
 struct loader;
@@ -18,6 +19,7 @@ struct loader;
 struct loader_features {
 	bool set_retval; /* bpf_set_retval in cgroup sock_addr programs (5.18) */
 	bool current_cgroup_id; /* bpf_get_current_cgroup_id there too */
+	bool accel;      /* the sk_msg program of socket acceleration loaded */
 };
 
 /*
@@ -38,6 +40,18 @@ int loader_open(const char *cgroup_path, const char *pin_dir,
  * from the links, so nothing uses them any more.  0 or negative errno.
  */
 int loader_attach(struct loader *l);
+
+/*
+ * Same-node socket acceleration on or off (weft_accel_config), for
+ * connections established from now on; open ones keep their path.  Stays
+ * off, with a warning, when the kernel refused the sk_msg program.  0 or
+ * negative errno.
+ */
+int loader_accel_set(struct loader *l, bool enabled);
+
+/* The acceleration maps (owned by the loader); NULL when the datapath was
+ * loaded without them. */
+const struct accel_maps *loader_accel_maps(const struct loader *l);
 
 /* loader_open() then loader_attach(), for callers with nothing to fill. */
 int loader_install(const char *cgroup_path, const char *pin_dir,

@@ -51,6 +51,9 @@ struct agent {
 	struct agent_metrics metrics;
 	struct netns_scan *netns; /* served namespaces -> weft_netns */
 	struct conn_sweep sweep;  /* connections judged by the policy */
+	/* socketAcceleration is re-read from this file at every reload
+	 * unless --socket-acceleration fixed it (NULL then). */
+	const char *accel_node_file;
 };
 
 static void usage(FILE *out)
@@ -63,6 +66,8 @@ static void usage(FILE *out)
 		"      --pin-dir DIR       bpffs directory for maps and links\n"
 		"  -n, --node-name NAME\n"
 		"      --metrics-addr ADDR --metrics-port PORT (0: no listener)\n"
+		"      --socket-acceleration on|off  same-node socket acceleration\n"
+		"                          (default off; overrides socketAcceleration)\n"
 		"      --once              apply the config and exit; the datapath stays\n"
 		"      --check             validate the config and exit\n"
 		"      --uninstall         remove every pin and link under the pin dir\n"
@@ -256,9 +261,30 @@ static bool agent_watch_drain(int fd)
 	return any;
 }
 
+/*
+ * Apply socketAcceleration, for connections established from now on: open
+ * connections keep the path they have (docs/design.md says why).
+ */
+static void agent_accel_apply(struct agent *a)
+{
+	struct node_config now = a->node;
+
+	if (a->accel_node_file && !node_config_load(a->accel_node_file, &now))
+		a->node.socket_acceleration = now.socket_acceleration;
+	if (loader_accel_set(a->loader, a->node.socket_acceleration))
+		pr_warn("could not write weft_accel_config\n");
+	else
+		pr_info("socket acceleration: %s\n",
+			a->node.socket_acceleration &&
+					loader_features(a->loader)->accel ?
+				"on" :
+				"off");
+}
+
 static void agent_reload(struct agent *a, const char *why)
 {
 	pr_info("%s: reloading %s\n", why, a->node.config_dir);
+	agent_accel_apply(a);
 	if (agent_apply(a))
 		a->metrics.reload_errors++;
 	else
@@ -327,6 +353,7 @@ static int agent_run(struct agent *a)
 	a->metrics.node_name = a->node.node_name;
 	a->metrics.trust_domain = a->node.trust_domain;
 	a->metrics.state = &a->state;
+	a->metrics.accel = loader_accel_maps(a->loader);
 	a->server.metrics = metrics_render;
 	a->server.metrics_data = &a->metrics;
 	a->server.ready = true; /* the initial config was applied */
@@ -405,7 +432,8 @@ out:
 int main(int argc, char **argv)
 {
 	enum { OPT_CGROUP = 256, OPT_PIN_DIR, OPT_METRICS_ADDR,
-	       OPT_METRICS_PORT, OPT_ONCE, OPT_CHECK, OPT_UNINSTALL };
+	       OPT_METRICS_PORT, OPT_ONCE, OPT_CHECK, OPT_UNINSTALL,
+	       OPT_ACCEL };
 	static const struct option opts[] = {
 		{ "node-config", required_argument, NULL, 'c' },
 		{ "config-dir", required_argument, NULL, 'd' },
@@ -417,12 +445,13 @@ int main(int argc, char **argv)
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "uninstall", no_argument, NULL, OPT_UNINSTALL },
+		{ "socket-acceleration", required_argument, NULL, OPT_ACCEL },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	/* Flags override the node config file, whatever their order. */
-	const char *node_file = NULL, *flag[OPT_UNINSTALL + 1] = {};
+	const char *node_file = NULL, *flag[OPT_ACCEL + 1] = {};
 	enum agent_mode mode = MODE_DAEMON;
 	struct agent_compiled compiled = {};
 	struct netns_scan_opts served = {};
@@ -441,6 +470,7 @@ int main(int argc, char **argv)
 		case OPT_PIN_DIR:
 		case OPT_METRICS_ADDR:
 		case OPT_METRICS_PORT:
+		case OPT_ACCEL:
 			flag[opt] = optarg;
 			break;
 		case OPT_ONCE:
@@ -497,6 +527,19 @@ int main(int argc, char **argv)
 			flag[OPT_METRICS_PORT]);
 		err = -EINVAL;
 	}
+	if (flag[OPT_ACCEL]) {
+		if (!strcmp(flag[OPT_ACCEL], "on")) {
+			a.node.socket_acceleration = true;
+		} else if (!strcmp(flag[OPT_ACCEL], "off")) {
+			a.node.socket_acceleration = false;
+		} else {
+			pr_warn("--socket-acceleration %s: expected on or off\n",
+				flag[OPT_ACCEL]);
+			err = -EINVAL;
+		}
+	} else {
+		a.accel_node_file = node_file;
+	}
 	if (err)
 		return 2;
 
@@ -529,6 +572,8 @@ int main(int argc, char **argv)
 	}
 	err = agent_write(&a, &compiled);
 	agent_compiled_free(&compiled);
+	if (!err)
+		agent_accel_apply(&a);
 	/* weft_netns before attaching: the first connect() knows its
 	 * workload; connections opened before are judged once attached. */
 	served = (struct netns_scan_opts){ .netns_dir = a.node.netns_dir,

@@ -421,6 +421,64 @@ static int render_policy(FILE *out, const struct agent_metrics *m)
 	return err;
 }
 
+/* One series per counter of this kind ("skip", "fallback"), by reason. */
+static void render_accel_reasons(FILE *out, const __u64 *sums,
+				 const char *kind, const char *name,
+				 const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (unsigned int c = 0; c < WEFT_ACCEL__MAX; c++) {
+		const char *k, *reason = accel_counter_reason(c, &k);
+
+		if (!strcmp(k, kind))
+			fprintf(out, "%s{reason=\"%s\"} %llu\n", name, reason,
+				(unsigned long long)sums[c]);
+	}
+}
+
+/*
+ * Same-node socket acceleration: connections and bytes that went socket to
+ * socket, and sockets that did not (weft_accel_not_accelerated_total) or
+ * stopped (weft_accel_fallbacks_total), by reason.
+ */
+static void render_accel(FILE *out, const struct accel_maps *am)
+{
+	__u64 sums[WEFT_ACCEL__MAX];
+	bool enabled = false;
+
+	if (accel_config_read(am->config, &enabled) ||
+	    accel_stats_read(am->stats, sums))
+		return;
+	fprintf(out,
+		"# HELP weft_accel_enabled 1 when same-node socket acceleration is on.\n"
+		"# TYPE weft_accel_enabled gauge\n"
+		"weft_accel_enabled %d\n"
+		"# HELP weft_accel_sockets Established sockets in the acceleration socket hash.\n"
+		"# TYPE weft_accel_sockets gauge\n"
+		"weft_accel_sockets %ld\n"
+		"# HELP weft_accel_sockets_added_total Sockets put in the acceleration socket hash.\n"
+		"# TYPE weft_accel_sockets_added_total counter\n"
+		"weft_accel_sockets_added_total %llu\n"
+		"# HELP weft_accel_connections_total Connections whose data went socket to socket.\n"
+		"# TYPE weft_accel_connections_total counter\n"
+		"weft_accel_connections_total %llu\n"
+		"# HELP weft_accel_messages_total Sends redirected to the peer socket.\n"
+		"# TYPE weft_accel_messages_total counter\n"
+		"weft_accel_messages_total %llu\n"
+		"# HELP weft_accel_bytes_total Bytes redirected to the peer socket.\n"
+		"# TYPE weft_accel_bytes_total counter\n"
+		"weft_accel_bytes_total %llu\n",
+		enabled, accel_socks_count(am->socks),
+		(unsigned long long)sums[WEFT_ACCEL_SOCKETS_ADDED],
+		(unsigned long long)sums[WEFT_ACCEL_CONNECTIONS],
+		(unsigned long long)sums[WEFT_ACCEL_MESSAGES],
+		(unsigned long long)sums[WEFT_ACCEL_BYTES]);
+	render_accel_reasons(out, sums, "skip", "weft_accel_not_accelerated_total",
+			     "Sockets whose sends took TCP from the start, by reason.");
+	render_accel_reasons(out, sums, "fallback", "weft_accel_fallbacks_total",
+			     "Accelerated sockets that went back to TCP, by reason.");
+}
+
 int metrics_render(FILE *out, void *data)
 {
 	const struct agent_metrics *m = data;
@@ -470,6 +528,8 @@ int metrics_render(FILE *out, void *data)
 			weft_counter_name(c), (unsigned long long)sum);
 	}
 	render_map_fill(out, m);
+	if (m->accel)
+		render_accel(out, m->accel);
 	render_services(out, m);
 	return render_policy(out, m) ?: render_istio_tcp(out, m);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "accel.h"
 #include "datapath.h"
 #include "lb.h"
 
@@ -19,6 +20,8 @@ struct agent_metrics {
 	uint64_t reload_errors; /* configs rejected since start */
 	uint64_t reloads;       /* configs applied since start */
 	uint64_t last_error_ns; /* CLOCK_REALTIME of the last rejection */
+	/* Same-node acceleration maps; NULL: none (weft_accel_* omitted). */
+	const struct accel_maps *accel;
 };
 
 /* server_metrics_fn: data is a struct agent_metrics. */

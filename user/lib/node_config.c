@@ -35,6 +35,7 @@ void node_config_defaults(struct node_config *cfg)
 		 NODE_DEFAULT_TRUST_DOMAIN);
 	snprintf(cfg->netns_dir, sizeof(cfg->netns_dir), "%s",
 		 NODE_DEFAULT_NETNS_DIR);
+	cfg->socket_acceleration = false; /* opt-in: docs/design.md */
 }
 
 /* Node names and trust domains: letters, digits, '.', '-', '_'. */
@@ -93,7 +94,7 @@ int node_config_load(const char *path, struct node_config *cfg)
 	static const char *const keys[] = {
 		"nodeName", "cgroupPath", "pinDir", "configDir",
 		"metricsAddress", "metricsPort", "trustDomain", "netnsDir",
-		NULL,
+		"socketAcceleration", NULL,
 	};
 	struct yarena arena = { 0 };
 	struct ydiag diag = { 0 };
@@ -146,6 +147,8 @@ int node_config_load(const char *path, struct node_config *cfg)
 		read_field(&d, root, "netnsDir", next.netns_dir,
 			   sizeof(next.netns_dir), is_absolute,
 			   "an absolute path");
+		ydec_bool(&d, root, "socketAcceleration",
+			  &next.socket_acceleration);
 		if (ymap_find_pair(root, "metricsPort")) {
 			if (!ymap_find(root, "metricsPort")) {
 				size_t m = ydec_push(&d, "metricsPort");

@@ -12,11 +12,13 @@
  *   metricsPort: 15020
  *   trustDomain: cluster.local
  *   netnsDir: /run/netns            # workload network namespaces (CNI)
+ *   socketAcceleration: false       # same-node socket-to-socket data path
  */
 #ifndef WEFT_NODE_CONFIG_H
 #define WEFT_NODE_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define NODE_DEFAULT_PIN_DIR "/sys/fs/bpf/weft"
@@ -37,6 +39,7 @@ struct node_config {
 	char trust_domain[128];
 	/* Every entry is a served workload's network namespace (absolute). */
 	char netns_dir[PATH_MAX];
+	bool socket_acceleration; /* default false; live with SIGHUP */
 };
 
 /* Fill in the defaults above (node name: the host name). */
