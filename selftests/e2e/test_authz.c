@@ -479,6 +479,17 @@ WEFT_E2E_TEST(e2e_authz_live_change)
 	/* the open connection was closed by the agent: reset, not idle */
 	ASSERT_EQ(sb_proc_wait_exit(&holder, 5000), ECONNRESET,
 		  "open fe -> db-1 connection reset by the new DENY");
+	{
+		struct sb_result r = {};
+
+		if (ASSERT_EQ(sb_agent_http(&r, &e.agent, "/metrics"), 200,
+			      "scrape"))
+			ASSERT_EQ(sb_prom_sum(r.out,
+					      "weft_policy_connections_closed_total",
+					      NULL),
+				  1, "one open connection closed, counted");
+		sb_result_free(&r);
+	}
 out:
 	free(policies);
 	ASSERT_EQ(sb_teardown(), 0, "teardown left nothing");

@@ -317,6 +317,15 @@ static int timeout_until(uint64_t now, const uint64_t *deadlines, int n,
 	return (int)best;
 }
 
+/* Reset open connections the policy in force now denies; counted. */
+static void agent_sweep(struct agent *a)
+{
+	int closed = conn_sweep_on_change(&a->sweep, a->netns, &a->policy);
+
+	if (closed > 0)
+		a->metrics.policy_conns_closed += (uint64_t)closed;
+}
+
 /*
  * The agent's one event loop: signals, config dir and netns dir events,
  * the HTTP endpoint, and three timers (reload after a quiet period,
@@ -368,7 +377,7 @@ static int agent_run(struct agent *a)
 		if (a->metrics.reloads != applied) { /* a config was applied */
 			applied = a->metrics.reloads;
 			netns_scan_run(a->netns, netns_map);
-			conn_sweep_on_change(&a->sweep, a->netns, &a->policy);
+			agent_sweep(a);
 		}
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		pfd[1] = (struct pollfd){ .fd = wfd, .events = POLLIN };
@@ -586,7 +595,7 @@ int main(int argc, char **argv)
 		pr_info("node %s: datapath attached to %s, pinned under %s\n",
 			a.node.node_name, a.cgroup, a.node.pin_dir);
 	if (!err)
-		conn_sweep_on_change(&a.sweep, a.netns, &a.policy);
+		agent_sweep(&a);
 	if (!err && mode == MODE_DAEMON)
 		err = agent_run(&a);
 	loader_free(a.loader);

@@ -506,6 +506,9 @@ int metrics_render(FILE *out, void *data)
 		"# HELP weft_config_last_error_timestamp_seconds When a config was last rejected (0: never).\n"
 		"# TYPE weft_config_last_error_timestamp_seconds gauge\n"
 		"weft_config_last_error_timestamp_seconds %.3f\n"
+		"# HELP weft_policy_connections_closed_total Open connections reset because a policy change denies them.\n"
+		"# TYPE weft_policy_connections_closed_total counter\n"
+		"weft_policy_connections_closed_total %llu\n"
 		"# HELP weft_services Service (VIP, port, protocol) entries installed.\n"
 		"# TYPE weft_services gauge\n"
 		"weft_services %u\n"
@@ -514,7 +517,9 @@ int metrics_render(FILE *out, void *data)
 		"weft_backends %u\n",
 		(double)st.applied_ns / 1e9, (unsigned long long)m->reloads,
 		(unsigned long long)m->reload_errors,
-		(double)m->last_error_ns / 1e9, st.services, st.backends);
+		(double)m->last_error_ns / 1e9,
+		(unsigned long long)m->policy_conns_closed, st.services,
+		st.backends);
 
 	fprintf(out,
 		"# HELP weft_datapath_events_total Datapath events by kind (see weft stats).\n"

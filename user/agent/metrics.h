@@ -20,6 +20,9 @@ struct agent_metrics {
 	uint64_t reload_errors; /* configs rejected since start */
 	uint64_t reloads;       /* configs applied since start */
 	uint64_t last_error_ns; /* CLOCK_REALTIME of the last rejection */
+	/* open connections reset because a policy change denies them
+	 * (user/agent/conn_sweep.h) */
+	uint64_t policy_conns_closed;
 	/* Same-node acceleration maps; NULL: none (weft_accel_* omitted). */
 	const struct accel_maps *accel;
 };
