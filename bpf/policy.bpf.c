@@ -11,6 +11,12 @@
  * with Cilium).  A weft client on a node that knows its network namespace
  * is refused earlier, at connect() (bpf/sock_lb.bpf.c).
  *
+ * A client retries an unanswered SYN (1 s, 3 s, ...): a denied SYN that
+ * repeats one already denied (same addresses, ports and initial sequence
+ * number, remembered in a small private LRU) is dropped again without
+ * being counted or reported, so counters and `weft monitor` show
+ * connection attempts, not packets.
+ *
  * The packet starts at the network header (cgroup skb programs see no
  * link layer).  IPv6 extension headers are walked (bounded), so a SYN
  * behind a hop-by-hop or destination-options header is still decided;
@@ -35,10 +41,33 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define IPV6_EXT_MAX 4
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
+#define DENIED_SYNS_MAX 16384
 
-/* The ports, and for TCP whether this is a SYN, at offset off. */
+/* A denied connection attempt: its SYN and every retry look alike. */
+struct denied_syn {
+	union weft_addr src;
+	union weft_addr dst;
+	__be16 sport;
+	__be16 dport;
+	__be32 seq;
+};
+
+/*
+ * Private to this program (not pinned: a restarted weftd starts a fresh
+ * one, at worst counting one retry twice).  Values unused.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DENIED_SYNS_MAX);
+	__type(key, struct denied_syn);
+	__type(value, __u8);
+} policy_denied_syns SEC(".maps");
+
+/* The ports, and for TCP whether this is a SYN and its sequence number,
+ * at offset off. */
 static __always_inline int l4_read(struct __sk_buff *skb, __u32 off,
-				   struct policy_conn *c, bool *first)
+				   struct policy_conn *c, bool *first,
+				   __be32 *seq)
 {
 	__be16 ports[2];
 	__u8 flags;
@@ -51,15 +80,17 @@ static __always_inline int l4_read(struct __sk_buff *skb, __u32 off,
 		*first = true;
 		return 0;
 	}
-	/* TCP flags: byte 13 of the header */
-	if (bpf_skb_load_bytes(skb, off + 13, &flags, 1))
+	/* TCP sequence number: bytes 4-7; flags: byte 13 */
+	if (bpf_skb_load_bytes(skb, off + 4, seq, sizeof(*seq)) ||
+	    bpf_skb_load_bytes(skb, off + 13, &flags, 1))
 		return -1;
 	*first = (flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 	return 0;
 }
 
 static __always_inline int parse_v4(struct __sk_buff *skb,
-				    struct policy_conn *c, bool *first)
+				    struct policy_conn *c, bool *first,
+				    __be32 *seq)
 {
 	struct iphdr ip;
 
@@ -74,11 +105,12 @@ static __always_inline int parse_v4(struct __sk_buff *skb,
 	c->dst.w[3] = ip.daddr;
 	if (c->proto != IPPROTO_TCP && c->proto != IPPROTO_UDP)
 		return -1;
-	return l4_read(skb, (__u32)ip.ihl * 4, c, first);
+	return l4_read(skb, (__u32)ip.ihl * 4, c, first, seq);
 }
 
 static __always_inline int parse_v6(struct __sk_buff *skb,
-				    struct policy_conn *c, bool *first)
+				    struct policy_conn *c, bool *first,
+				    __be32 *seq)
 {
 	struct ipv6hdr ip;
 	__u32 off = sizeof(ip);
@@ -115,7 +147,24 @@ static __always_inline int parse_v6(struct __sk_buff *skb,
 	c->proto = next;
 	if (c->proto != IPPROTO_TCP && c->proto != IPPROTO_UDP)
 		return -1;
-	return l4_read(skb, off, c, first);
+	return l4_read(skb, off, c, first, seq);
+}
+
+/* Has this denied SYN been seen (and accounted for) before?  Records it
+ * when not. */
+static __always_inline bool syn_seen_before(const struct policy_conn *c,
+					    __be32 seq)
+{
+	struct denied_syn key = {
+		.src = c->src, .dst = c->dst, .sport = c->sport,
+		.dport = c->dport, .seq = seq,
+	};
+	__u8 one = 1;
+
+	if (bpf_map_lookup_elem(&policy_denied_syns, &key))
+		return true;
+	bpf_map_update_elem(&policy_denied_syns, &key, &one, BPF_ANY);
+	return false;
 }
 
 SEC("cgroup_skb/ingress")
@@ -123,21 +172,27 @@ int weft_policy_ingress(struct __sk_buff *skb)
 {
 	const struct weft_policy_config *cfg = policy_config();
 	struct policy_conn c = { .point = WEFT_POLICY_POINT_INBOUND };
+	__u32 identity = WEFT_POLICY_IDENTITY_UNKNOWN;
+	struct weft_policy_verdict v;
 	bool first = false;
+	__be32 seq = 0;
 	int err;
 
 	if (!cfg || !cfg->nsets)
 		return SK_PASS;
 	if (skb->protocol == bpf_htons(ETH_P_IP))
-		err = parse_v4(skb, &c, &first);
+		err = parse_v4(skb, &c, &first, &seq);
 	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
-		err = parse_v6(skb, &c, &first);
+		err = parse_v6(skb, &c, &first, &seq);
 	else
 		return SK_PASS;
 	if (err || !first || !policy_active(cfg, c.proto))
 		return SK_PASS;
-	return policy_check(cfg, &c, bpf_skb_cgroup_id(skb)) ==
-			       WEFT_POLICY_ACTION_ALLOW ?
-		       SK_PASS :
-		       SK_DROP;
+	if (!policy_decide(cfg, &c, &v, &identity))
+		return SK_PASS;
+	if (v.action != WEFT_POLICY_ACTION_ALLOW && c.proto == IPPROTO_TCP &&
+	    syn_seen_before(&c, seq))
+		return SK_DROP; /* a retry: accounted for the first time */
+	policy_account(&c, &v, identity, bpf_skb_cgroup_id(skb));
+	return v.action == WEFT_POLICY_ACTION_ALLOW ? SK_PASS : SK_DROP;
 }

@@ -159,11 +159,24 @@ static __always_inline void policy_event(const struct policy_conn *c,
 }
 
 /*
- * Decide and account for c.  Returns the action (ALLOW when no policy
- * applies).  Every decided connection is counted by its deciding policy
- * and reason, an AUDIT match once more under the audit policy; denies and
- * audits are also sent to weft_policy_events.
+ * Account for a decided connection: counted by its deciding policy and
+ * reason, an AUDIT match once more under the audit policy; denies and
+ * audits also go to weft_policy_events.
  */
+static __always_inline void policy_account(const struct policy_conn *c,
+					   const struct weft_policy_verdict *v,
+					   __u32 identity, __u64 cgroup_id)
+{
+	policy_count(v->policy, c->point, v->action, v->reason, 0);
+	if (v->flags & WEFT_POLICY_F_AUDIT)
+		policy_count(v->audit_policy, c->point, v->action, v->reason, 1);
+	if (v->action != WEFT_POLICY_ACTION_ALLOW ||
+	    (v->flags & WEFT_POLICY_F_AUDIT))
+		policy_event(c, v, identity, cgroup_id);
+}
+
+/* Decide and account for c.  Returns the action (ALLOW when no policy
+ * applies: nothing is counted then). */
 static __always_inline int policy_check(const struct weft_policy_config *cfg,
 					const struct policy_conn *c,
 					__u64 cgroup_id)
@@ -173,12 +186,7 @@ static __always_inline int policy_check(const struct weft_policy_config *cfg,
 
 	if (!policy_decide(cfg, c, &v, &identity))
 		return WEFT_POLICY_ACTION_ALLOW;
-	policy_count(v.policy, c->point, v.action, v.reason, 0);
-	if (v.flags & WEFT_POLICY_F_AUDIT)
-		policy_count(v.audit_policy, c->point, v.action, v.reason, 1);
-	if (v.action != WEFT_POLICY_ACTION_ALLOW ||
-	    (v.flags & WEFT_POLICY_F_AUDIT))
-		policy_event(c, &v, identity, cgroup_id);
+	policy_account(c, &v, identity, cgroup_id);
 	return v.action;
 }
 

@@ -317,6 +317,30 @@ WEFT_KERNEL_TEST(policy_datapath_agrees_with_tables)
 			found = v.action == WEFT_POLICY_ACTION_DENY;
 		}
 		if (ASSERT_TRUE(found, "an IPv6 workload that denies")) {
+			size_t before, after, audit;
+
+			/* a client retrying its SYN (same ISN) is one
+			 * attempt: counted and reported once; a new ISN is
+			 * a new attempt */
+			pd_stats(maps, stats, &audit);
+			before = stats[v.reason][0];
+			len = pkt_build(pkt, &any, &v6dst, 80, IPPROTO_TCP,
+					0x02, false);
+			pkt[len - 20 + 7] = 0x2a; /* sequence number 42 */
+			events = 0;
+			ring_buffer__consume(rb);
+			events = 0;
+			for (int i = 0; i < 3; i++)
+				ASSERT_EQ(pd_run(&env, pkt, len), 0,
+					  "SYN and its retries dropped");
+			pkt[len - 20 + 7] = 0x2b;
+			ASSERT_EQ(pd_run(&env, pkt, len), 0, "new attempt dropped");
+			ring_buffer__consume(rb);
+			pd_stats(maps, stats, &audit);
+			after = stats[v.reason][0];
+			ASSERT_EQ(after - before, 2, "two attempts counted, not four SYNs");
+			ASSERT_EQ(events, 2, "two attempts reported");
+
 			len = pkt_build(pkt, &any, &v6dst, 80, IPPROTO_TCP,
 					0x02, true);
 			ASSERT_EQ(pd_run(&env, pkt, len), 0,
