@@ -12,8 +12,12 @@
 #include "../test.h"
 #include "../lib/sandbox.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,7 @@
 #define AZ_PORT_OPEN 8080
 #define AZ_PORT_OTHER 9090
 #define AZ_PORT_MESH_DENIED 7070
+#define AZ_PORT_UDP 5353
 /* A SYN the destination drops is retried after 1 s: a connect() still
  * pending after this long was not answered. */
 #define AZ_SYN_WAIT_MS 700
@@ -78,9 +83,10 @@ static bool az_is_server(enum az_host h)
 
 /*
  * Hosts, servers in the agent's cgroup (where the ingress program sees
- * their listeners), weftd with the workloads and the policies.
+ * their listeners), weftd with the workloads and the policies; with udp,
+ * the servers answer UDP too and the node authorizes UDP (authorizeUdp).
  */
-static bool az_up(struct az_env *e)
+static bool az_up_with(struct az_env *e, bool udp)
 {
 	static const int ports[] = { AZ_PORT_OPEN, AZ_PORT_OTHER,
 				     AZ_PORT_MESH_DENIED, 0 };
@@ -105,14 +111,40 @@ static bool az_up(struct az_env *e)
 	for (const char *const *c = configs; *c; c++)
 		if (!ASSERT_OK(sb_agent_config(&e->agent, *c, NULL), *c))
 			return false;
+	if (udp) {
+		char *node;
+		int err;
+
+		if (!ASSERT_OK(sb_agent_node_config(&e->agent), "node config"))
+			return false;
+		node = sb_read_file(e->agent.node_config);
+		err = node ? 0 : -ENOMEM;
+		if (!err) {
+			char *text = NULL;
+
+			err = asprintf(&text, "%sauthorizeUdp: true\n", node) < 0 ?
+				      -ENOMEM :
+				      sb_write_file(e->agent.node_config, text);
+			free(text);
+		}
+		free(node);
+		if (!ASSERT_OK(err, "authorizeUdp"))
+			return false;
+	}
 	for (int h = 0; h < AZ_NHOSTS; h++)
 		if (az_is_server(h) &&
 		    !ASSERT_OK(sb_testsrv_start_in(&e->srv[h], &e->host[h],
 						   e->agent.cgroup,
-						   az_hosts[h].what, ports, 0),
+						   az_hosts[h].what, ports,
+						   udp ? AZ_PORT_UDP : 0),
 			       "testsrv"))
 			return false;
 	return ASSERT_OK(sb_agent_start(&e->agent, NULL), "weftd");
+}
+
+static bool az_up(struct az_env *e)
+{
+	return az_up_with(e, false);
 }
 
 struct az_ask {
@@ -492,5 +524,88 @@ WEFT_E2E_TEST(e2e_authz_live_change)
 	}
 out:
 	free(policies);
+	ASSERT_EQ(sb_teardown(), 0, "teardown left nothing");
+}
+
+struct az_datagram {
+	const char *addr;
+	int port;
+};
+
+/* In the sandbox: one datagram out, the answer (within 500 ms) printed;
+ * returns 0, or ETIMEDOUT when nothing came back. */
+static int az_datagram_fn(void *arg)
+{
+	const struct az_datagram *q = arg;
+	struct timeval tv = { 0, 500 * 1000 };
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons((uint16_t)q->port) };
+	char buf[64];
+	ssize_t n;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || inet_pton(AF_INET, q->addr, &sin.sin_addr) != 1)
+		return EINVAL;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (sendto(fd, "x", 1, 0, (struct sockaddr *)&sin, sizeof(sin)) != 1)
+		return errno;
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	if (n < 0)
+		return errno == EAGAIN ? ETIMEDOUT : errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	printf("%s", buf);
+	return 0;
+}
+
+/*
+ * UDP when the node authorizes it (authorizeUdp: true; Istio itself
+ * authorizes TCP only): every datagram reaching a served workload is
+ * decided, a denied one dropped, and explain (given the same node
+ * config) predicts each outcome.
+ */
+WEFT_E2E_TEST(e2e_authz_udp_when_enabled)
+{
+	static const struct az_case udp_cases[] = {
+		{ AZ_FE, AZ_DB, AZ_PORT_UDP, true, "allow-match", "db/allow-subnet", true },
+		{ AZ_BATCH, AZ_DB, AZ_PORT_UDP, false, "no-allow-match", NULL, false },
+		{ AZ_FE, AZ_API, AZ_PORT_UDP, false, "no-allow-match", NULL, false },
+		{ AZ_BATCH, AZ_API, AZ_PORT_UDP, false, "deny-match", "backend/deny-batch", false },
+	};
+	struct az_env e;
+
+	if (!az_up_with(&e, true))
+		goto out;
+	for (size_t i = 0; i < sizeof(udp_cases) / sizeof(udp_cases[0]); i++) {
+		const struct az_case *c = &udp_cases[i];
+		struct sb_place at = { NULL, e.host[c->from].netns };
+		struct az_datagram q = { az_hosts[c->to].ip4, c->port };
+		const char *const args[] = {
+			"-j", "policy", "explain", "--from", az_hosts[c->from].ip4,
+			"--to", az_hosts[c->to].ip4, "--port", "5353",
+			"--proto", "udp", NULL
+		};
+		struct sb_result r = {};
+		char label[128], want[160];
+		int err;
+
+		az_label(label, sizeof(label), c, "udp");
+		err = sb_call(&r, &at, 5000, az_datagram_fn, &q);
+		if (c->allow) {
+			ASSERT_EQ(err, 0, label);
+			ASSERT_STREQ(r.out, az_hosts[c->to].what, label);
+		} else {
+			ASSERT_EQ(err, ETIMEDOUT, label);
+		}
+		sb_result_free(&r);
+		if (!ASSERT_EQ(sb_weft(&r, &e.agent, args), 0, "explain"))
+			test_log("%s%s\n", r.out, r.err);
+		snprintf(want, sizeof(want),
+			 "\"verdict\":\"%s\",\"reason\":\"%s\"",
+			 c->allow ? "allow" : "deny", c->reason);
+		ASSERT_HAS(r.out, want, label);
+		sb_result_free(&r);
+	}
+out:
 	ASSERT_EQ(sb_teardown(), 0, "teardown left nothing");
 }

@@ -301,6 +301,7 @@ static int explain_load(struct cli_ctx *ctx, struct explain *x)
 	x->opts.trust_domain = x->node.trust_domain[0] ?
 				       x->node.trust_domain :
 				       NODE_DEFAULT_TRUST_DOMAIN;
+	x->opts.enforced_protos = policy_protos(x->node.authorize_udp);
 
 	log_capture_begin(why, sizeof(why));
 	err = mesh_config_load_dir(x->dir, &x->cfg);

@@ -116,7 +116,10 @@ static void agent_compiled_free(struct agent_compiled *c)
  */
 static int agent_compile(struct agent *a, struct agent_compiled *out)
 {
-	struct policy_opts opts = { .trust_domain = a->node.trust_domain };
+	struct policy_opts opts = {
+		.trust_domain = a->node.trust_domain,
+		.enforced_protos = policy_protos(a->node.authorize_udp),
+	};
 	struct mesh_config *cfg = NULL;
 	int err;
 

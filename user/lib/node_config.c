@@ -94,7 +94,7 @@ int node_config_load(const char *path, struct node_config *cfg)
 	static const char *const keys[] = {
 		"nodeName", "cgroupPath", "pinDir", "configDir",
 		"metricsAddress", "metricsPort", "trustDomain", "netnsDir",
-		"socketAcceleration", NULL,
+		"socketAcceleration", "authorizeUdp", NULL,
 	};
 	struct yarena arena = { 0 };
 	struct ydiag diag = { 0 };
@@ -149,6 +149,7 @@ int node_config_load(const char *path, struct node_config *cfg)
 			   "an absolute path");
 		ydec_bool(&d, root, "socketAcceleration",
 			  &next.socket_acceleration);
+		ydec_bool(&d, root, "authorizeUdp", &next.authorize_udp);
 		if (ymap_find_pair(root, "metricsPort")) {
 			if (!ymap_find(root, "metricsPort")) {
 				size_t m = ydec_push(&d, "metricsPort");

@@ -13,6 +13,7 @@
  *   trustDomain: cluster.local
  *   netnsDir: /run/netns            # workload network namespaces (CNI)
  *   socketAcceleration: false       # same-node socket-to-socket data path
+ *   authorizeUdp: false             # AuthorizationPolicy for UDP too
  */
 #ifndef WEFT_NODE_CONFIG_H
 #define WEFT_NODE_CONFIG_H
@@ -40,6 +41,9 @@ struct node_config {
 	/* Every entry is a served workload's network namespace (absolute). */
 	char netns_dir[PATH_MAX];
 	bool socket_acceleration; /* default false; live with SIGHUP */
+	/* AuthorizationPolicy for UDP too (each datagram decided); Istio
+	 * authorizes TCP only, so off by default. */
+	bool authorize_udp;
 };
 
 /* Fill in the defaults above (node name: the host name). */

@@ -120,6 +120,13 @@ struct policy_state {
 	size_t nnotices;              /* notices printed while compiling */
 };
 
+/* enforced_protos of a node: TCP, and UDP when it authorizes UDP. */
+static inline __u32 policy_protos(bool authorize_udp)
+{
+	return WEFT_POLICY_PROTO_TCP |
+	       (authorize_udp ? WEFT_POLICY_PROTO_UDP : 0);
+}
+
 struct policy_opts {
 	const char *trust_domain;     /* NULL: cluster.local */
 	/* Trust domains written in principals that mean ours. */
