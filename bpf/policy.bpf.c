@@ -63,11 +63,11 @@ struct {
 	__type(value, __u8);
 } policy_denied_syns SEC(".maps");
 
-/* The ports, and for TCP whether this is a SYN and its sequence number,
- * at offset off. */
+/* The ports, and for TCP whether this is a SYN, of the transport header
+ * at offset off (kept in *l4_off). */
 static __always_inline int l4_read(struct __sk_buff *skb, __u32 off,
 				   struct policy_conn *c, bool *first,
-				   __be32 *seq)
+				   __u32 *l4_off)
 {
 	__be16 ports[2];
 	__u8 flags;
@@ -76,13 +76,13 @@ static __always_inline int l4_read(struct __sk_buff *skb, __u32 off,
 		return -1;
 	c->sport = ports[0];
 	c->dport = ports[1];
+	*l4_off = off;
 	if (c->proto == IPPROTO_UDP) {
 		*first = true;
 		return 0;
 	}
-	/* TCP sequence number: bytes 4-7; flags: byte 13 */
-	if (bpf_skb_load_bytes(skb, off + 4, seq, sizeof(*seq)) ||
-	    bpf_skb_load_bytes(skb, off + 13, &flags, 1))
+	/* TCP flags: byte 13 of the header */
+	if (bpf_skb_load_bytes(skb, off + 13, &flags, 1))
 		return -1;
 	*first = (flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 	return 0;
@@ -90,7 +90,7 @@ static __always_inline int l4_read(struct __sk_buff *skb, __u32 off,
 
 static __always_inline int parse_v4(struct __sk_buff *skb,
 				    struct policy_conn *c, bool *first,
-				    __be32 *seq)
+				    __u32 *l4_off)
 {
 	struct iphdr ip;
 
@@ -105,12 +105,12 @@ static __always_inline int parse_v4(struct __sk_buff *skb,
 	c->dst.w[3] = ip.daddr;
 	if (c->proto != IPPROTO_TCP && c->proto != IPPROTO_UDP)
 		return -1;
-	return l4_read(skb, (__u32)ip.ihl * 4, c, first, seq);
+	return l4_read(skb, (__u32)ip.ihl * 4, c, first, l4_off);
 }
 
 static __always_inline int parse_v6(struct __sk_buff *skb,
 				    struct policy_conn *c, bool *first,
-				    __be32 *seq)
+				    __u32 *l4_off)
 {
 	struct ipv6hdr ip;
 	__u32 off = sizeof(ip);
@@ -147,19 +147,24 @@ static __always_inline int parse_v6(struct __sk_buff *skb,
 	c->proto = next;
 	if (c->proto != IPPROTO_TCP && c->proto != IPPROTO_UDP)
 		return -1;
-	return l4_read(skb, off, c, first, seq);
+	return l4_read(skb, off, c, first, l4_off);
 }
 
-/* Has this denied SYN been seen (and accounted for) before?  Records it
- * when not. */
-static __always_inline bool syn_seen_before(const struct policy_conn *c,
-					    __be32 seq)
+/* Has this denied SYN (TCP header at l4_off) been seen, and accounted
+ * for, before?  Records it when not. */
+static __always_inline bool syn_seen_before(struct __sk_buff *skb,
+					    const struct policy_conn *c,
+					    __u32 l4_off)
 {
 	struct denied_syn key = {
 		.src = c->src, .dst = c->dst, .sport = c->sport,
-		.dport = c->dport, .seq = seq,
+		.dport = c->dport,
 	};
 	__u8 one = 1;
+
+	/* the initial sequence number, bytes 4-7: read for denies only */
+	if (bpf_skb_load_bytes(skb, l4_off + 4, &key.seq, sizeof(key.seq)))
+		return false;
 
 	if (bpf_map_lookup_elem(&policy_denied_syns, &key))
 		return true;
@@ -175,15 +180,15 @@ int weft_policy_ingress(struct __sk_buff *skb)
 	__u32 identity = WEFT_POLICY_IDENTITY_UNKNOWN;
 	struct weft_policy_verdict v;
 	bool first = false;
-	__be32 seq = 0;
+	__u32 l4_off = 0;
 	int err;
 
 	if (!cfg || !cfg->nsets)
 		return SK_PASS;
 	if (skb->protocol == bpf_htons(ETH_P_IP))
-		err = parse_v4(skb, &c, &first, &seq);
+		err = parse_v4(skb, &c, &first, &l4_off);
 	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
-		err = parse_v6(skb, &c, &first, &seq);
+		err = parse_v6(skb, &c, &first, &l4_off);
 	else
 		return SK_PASS;
 	if (err || !first || !policy_active(cfg, c.proto))
@@ -191,7 +196,7 @@ int weft_policy_ingress(struct __sk_buff *skb)
 	if (!policy_decide(cfg, &c, &v, &identity))
 		return SK_PASS;
 	if (v.action != WEFT_POLICY_ACTION_ALLOW && c.proto == IPPROTO_TCP &&
-	    syn_seen_before(&c, seq))
+	    syn_seen_before(skb, &c, l4_off))
 		return SK_DROP; /* a retry: accounted for the first time */
 	policy_account(&c, &v, identity, bpf_skb_cgroup_id(skb));
 	return v.action == WEFT_POLICY_ACTION_ALLOW ? SK_PASS : SK_DROP;

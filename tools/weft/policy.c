@@ -32,6 +32,7 @@
 #include "mesh.h"
 #include "node_config.h"
 #include "policy.h"
+#include "vec.h"
 
 static const char policy_usage[] =
 	"Usage: weft [-j] [-c NODE_CONFIG] [-d CONFIG_DIR] policy explain\n"
@@ -108,15 +109,8 @@ static int addr_push(struct addr_vec *s, const union weft_addr *a)
 	for (size_t i = 0; i < s->n; i++)
 		if (!memcmp(&s->v[i], a, sizeof(*a)))
 			return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 8;
-		union weft_addr *v = realloc(s->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (vec_reserve((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)))
+		return -ENOMEM;
 	s->v[s->n++] = *a;
 	return 0;
 }
@@ -128,15 +122,8 @@ static int target_push(struct target_vec *s, const union weft_addr *dst,
 		if (!memcmp(&s->v[i].dst, dst, sizeof(*dst)) &&
 		    s->v[i].port == port)
 			return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 8;
-		struct target *v = realloc(s->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (vec_reserve((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v)))
+		return -ENOMEM;
 	s->v[s->n++] = (struct target){ .dst = *dst, .port = port };
 	return 0;
 }

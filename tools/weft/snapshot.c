@@ -8,22 +8,7 @@
 #include <string.h>
 
 #include "log.h"
-
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	void *p;
-	size_t ncap;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	p = reallocarray(*arr, ncap, size);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
+#include "vec.h"
 
 static int cmp_bytes(const void *a, const void *b, void *size)
 {
@@ -44,7 +29,7 @@ static int map_keys(int fd, size_t key_size, size_t capacity, void **keys,
 	int err;
 
 	for (;;) {
-		err = grow((void **)&arr, &cap, n, key_size);
+		err = vec_reserve((void **)&arr, &cap, n + 1, key_size);
 		if (err)
 			goto fail;
 		err = bpf_map_get_next_key(fd, n ? arr + (n - 1) * key_size : NULL,
@@ -297,7 +282,8 @@ int snapshot_clusters(struct cli_ctx *ctx, const struct datapath_maps *maps,
 
 		for (size_t d = 0; !err && d < v->ndests &&
 				   d < WEFT_MAX_ROUTE_DESTS; d++) {
-			err = grow((void **)&ids, &cap, nids, sizeof(*ids));
+			err = vec_reserve((void **)&ids, &cap, nids + 1,
+					  sizeof(*ids));
 			if (!err)
 				ids[nids++] = v->dests[d].cluster_id;
 		}
@@ -470,8 +456,8 @@ int snapshot_routes(struct cli_ctx *ctx, struct snapshot *snap)
 			for (size_t e = 0; e < d; e++)
 				seen |= s->dests[e].cluster == s->dests[d].cluster;
 			for (size_t j = 0; !seen && j < c->nbackends; j++) {
-				err = grow((void **)&s->backends, &cap, n,
-					   sizeof(*s->backends));
+				err = vec_reserve((void **)&s->backends, &cap,
+						  n + 1, sizeof(*s->backends));
 				if (err)
 					return read_failed(ctx, "weft_services", err);
 				s->backends[n++] = c->backends[j];

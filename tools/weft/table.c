@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include "table.h"
+#include "vec.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -54,16 +55,9 @@ static int table_vadd(struct table *t, int detail, va_list ap)
 
 	if (!ncols || (detail && !t->nrows))
 		return -EINVAL;
-	if (t->nrows == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct table_row *rows = reallocarray(t->rows, cap,
-						      sizeof(*rows));
-
-		if (!rows)
-			return -ENOMEM;
-		t->rows = rows;
-		t->cap = cap;
-	}
+	if (vec_reserve((void **)&t->rows, &t->cap, t->nrows + 1,
+			sizeof(*t->rows)))
+		return -ENOMEM;
 	row = &t->rows[t->nrows];
 	memset(row, 0, sizeof(*row));
 	row->detail = detail;

@@ -6,6 +6,7 @@
  * attached through the link fds it holds until it exits.
  */
 #include "main.h"
+#include "vec.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,15 +25,9 @@ static int path_add(struct path_list *l, const char *a, const char *b)
 {
 	char *p;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		char **paths = reallocarray(l->paths, cap, sizeof(*paths));
-
-		if (!paths)
-			return -ENOMEM;
-		l->paths = paths;
-		l->cap = cap;
-	}
+	if (vec_reserve((void **)&l->paths, &l->cap, l->n + 1,
+			sizeof(*l->paths)))
+		return -ENOMEM;
 	if (asprintf(&p, "%s%s%s", a, b ? "/" : "", b ? b : "") < 0)
 		return -ENOMEM;
 	l->paths[l->n++] = p;

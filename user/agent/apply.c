@@ -16,6 +16,7 @@
 #include "log.h"
 #include "maglev.h"
 #include "map_util.h"
+#include "vec.h"
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -31,20 +32,6 @@ static void *find_in(const void *key, void *arr, size_t n, size_t size,
 		     int (*cmp)(const void *, const void *))
 {
 	return n ? bsearch(key, arr, n, size, cmp) : NULL;
-}
-
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	*cap = *cap ? *cap * 2 : 256;
-	p = realloc(*arr, *cap * size);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	return 0;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -135,8 +122,8 @@ static int applied_read(const struct datapath_maps *maps, struct applied *a)
 		prev = &key;
 		if (bpf_map_lookup_elem(maps->backends, &key, &be))
 			continue; /* deleted under us */
-		err = grow((void **)&a->backends, &bcap, a->nbackends,
-			   sizeof(*a->backends));
+		err = vec_reserve((void **)&a->backends, &bcap,
+				  a->nbackends + 1, sizeof(*a->backends));
 		if (err)
 			goto err;
 		a->backends[a->nbackends++] = (struct backend_entry){
@@ -149,8 +136,8 @@ static int applied_read(const struct datapath_maps *maps, struct applied *a)
 		struct cluster_entry *c;
 
 		prev = &key;
-		err = grow((void **)&a->clusters, &ccap, a->nclusters,
-			   sizeof(*a->clusters));
+		err = vec_reserve((void **)&a->clusters, &ccap,
+				  a->nclusters + 1, sizeof(*a->clusters));
 		if (err)
 			goto err;
 		c = &a->clusters[a->nclusters];
@@ -170,8 +157,8 @@ static int applied_read(const struct datapath_maps *maps, struct applied *a)
 		struct service_entry *s;
 
 		sprev = &skey;
-		err = grow((void **)&a->services, &scap, a->nservices,
-			   sizeof(*a->services));
+		err = vec_reserve((void **)&a->services, &scap,
+				  a->nservices + 1, sizeof(*a->services));
 		if (err)
 			goto err;
 		s = &a->services[a->nservices];
@@ -232,7 +219,8 @@ static int desired_backends(const struct lb_state *state, struct applied *cur,
 		const struct lb_cluster *cl = &state->clusters[i];
 
 		for (j = 0; j < cl->nbackends; j++) {
-			err = grow((void **)&arr, &cap, n, sizeof(*arr));
+			err = vec_reserve((void **)&arr, &cap, n + 1,
+					  sizeof(*arr));
 			if (err)
 				goto err;
 			arr[n++] = (struct backend_entry){
@@ -742,7 +730,7 @@ struct u32_set {
 
 static int u32_set_add(struct u32_set *s, __u32 v)
 {
-	int err = grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v));
+	int err = vec_reserve((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v));
 
 	if (!err)
 		s->v[s->n++] = v;
@@ -828,8 +816,8 @@ int apply_collect_garbage(const struct datapath_maps *maps)
 				err = u32_set_add(&live_backends, backend);
 			continue;
 		}
-		err = grow((void **)&dead_slots, &dead_slots_cap, ndead_slots,
-			   sizeof(*dead_slots));
+		err = vec_reserve((void **)&dead_slots, &dead_slots_cap,
+				  ndead_slots + 1, sizeof(*dead_slots));
 		if (!err)
 			dead_slots[ndead_slots++] = skey;
 	}

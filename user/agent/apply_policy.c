@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "map_util.h"
+#include "vec.h"
 
 static __u32 tag(__u32 id, __u32 gen)
 {
@@ -34,13 +35,13 @@ static int config_read(const struct datapath_maps *maps,
 }
 
 /*
- * Delete every row of one map for which `stale(key, gen)` holds.  Keys are
+ * Delete every row of one map for which `stale(key, arg)` holds.  Keys are
  * collected first: deleting the key a get_next_key walk stands on would
  * restart the walk.
  */
 static int delete_rows(int fd, size_t key_size,
-		       bool (*stale)(const void *key, __u32 gen), __u32 gen,
-		       size_t *deleted)
+		       bool (*stale)(const void *key, const void *arg),
+		       const void *arg, size_t *deleted)
 {
 	unsigned char *keys = NULL, prev[64], cur[64];
 	size_t n = 0, cap = 0;
@@ -52,19 +53,11 @@ static int delete_rows(int fd, size_t key_size,
 	while (bpf_map_get_next_key(fd, first ? NULL : prev, cur) == 0) {
 		first = false;
 		memcpy(prev, cur, key_size);
-		if (!stale(cur, gen))
+		if (!stale(cur, arg))
 			continue;
-		if (n == cap) {
-			unsigned char *p;
-
-			cap = cap ? cap * 2 : 1024;
-			p = realloc(keys, cap * key_size);
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			keys = p;
-		}
+		err = vec_reserve((void **)&keys, &cap, n + 1, key_size);
+		if (err)
+			break;
 		memcpy(keys + n++ * key_size, cur, key_size);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -74,36 +67,48 @@ static int delete_rows(int fd, size_t key_size,
 	return err;
 }
 
-static bool dst_stale(const void *key, __u32 gen)
+static bool dst_stale(const void *key, const void *arg)
 {
+	__u32 gen = *(const __u32 *)arg;
+
 	return ((const struct weft_policy_dst_key *)key)->gen == gen;
 }
 
-static bool ident_stale(const void *key, __u32 gen)
+static bool ident_stale(const void *key, const void *arg)
 {
+	__u32 gen = *(const __u32 *)arg;
+
 	return ((const struct weft_policy_ident_key *)key)->gen == gen;
 }
 
-static bool src_ident_stale(const void *key, __u32 gen)
+static bool src_ident_stale(const void *key, const void *arg)
 {
+	__u32 gen = *(const __u32 *)arg;
+
 	return tagged(((const struct weft_policy_src_ident_key *)key)->set_id,
 		      gen);
 }
 
-static bool src_net_stale(const void *key, __u32 gen)
+static bool src_net_stale(const void *key, const void *arg)
 {
+	__u32 gen = *(const __u32 *)arg;
+
 	return tagged(((const struct weft_policy_src_net_key *)key)->set_id,
 		      gen);
 }
 
-static bool verdict_stale(const void *key, __u32 gen)
+static bool verdict_stale(const void *key, const void *arg)
 {
+	__u32 gen = *(const __u32 *)arg;
+
 	return tagged(((const struct weft_policy_verdict_key *)key)->set_id,
 		      gen);
 }
 
-static bool ident_meta_stale(const void *key, __u32 gen)
+static bool ident_meta_stale(const void *key, const void *arg)
 {
+	__u32 gen = *(const __u32 *)arg;
+
 	return tagged(*(const __u32 *)key, gen);
 }
 
@@ -114,21 +119,21 @@ static int delete_generation(const struct datapath_maps *maps, __u32 gen,
 	int err;
 
 	err = delete_rows(maps->policy_dst, sizeof(struct weft_policy_dst_key),
-			  dst_stale, gen, deleted);
+			  dst_stale, &gen, deleted);
 	err = err ?: delete_rows(maps->policy_ident,
 				 sizeof(struct weft_policy_ident_key),
-				 ident_stale, gen, deleted);
+				 ident_stale, &gen, deleted);
 	err = err ?: delete_rows(maps->policy_src_ident,
 				 sizeof(struct weft_policy_src_ident_key),
-				 src_ident_stale, gen, deleted);
+				 src_ident_stale, &gen, deleted);
 	err = err ?: delete_rows(maps->policy_src_net,
 				 sizeof(struct weft_policy_src_net_key),
-				 src_net_stale, gen, deleted);
+				 src_net_stale, &gen, deleted);
 	err = err ?: delete_rows(maps->policy_verdict,
 				 sizeof(struct weft_policy_verdict_key),
-				 verdict_stale, gen, deleted);
+				 verdict_stale, &gen, deleted);
 	err = err ?: delete_rows(maps->policy_ident_meta, sizeof(__u32),
-				 ident_meta_stale, gen, deleted);
+				 ident_meta_stale, &gen, deleted);
 	return err;
 }
 
@@ -149,16 +154,9 @@ static int read_policy_ids(int fd, struct policy_id **out, size_t *n)
 	*n = 0;
 	while (bpf_map_get_next_key(fd, prev, &key) == 0) {
 		prev = &key;
-		if (*n == cap) {
-			struct policy_id *p;
-
-			cap = cap ? cap * 2 : 64;
-			p = realloc(ids, cap * sizeof(*ids));
-			if (!p) {
-				free(ids);
-				return -ENOMEM;
-			}
-			ids = p;
+		if (vec_reserve((void **)&ids, &cap, *n + 1, sizeof(*ids))) {
+			free(ids);
+			return -ENOMEM;
 		}
 		memset(&ids[*n], 0, sizeof(ids[*n]));
 		ids[*n].id = key;
@@ -228,38 +226,36 @@ out:
 	return err;
 }
 
+/* The policies apply_policy() removed, for delete_rows(). */
+struct removed_policies {
+	const __u32 *ids;
+	size_t n;
+};
+
+static bool stats_of_removed(const void *key, const void *arg)
+{
+	const struct weft_policy_stats_key *k = key;
+	const struct removed_policies *r = arg;
+
+	for (size_t i = 0; i < r->n; i++)
+		if (k->policy == r->ids[i])
+			return true;
+	return false;
+}
+
 /* Forget removed policies: their name and their counters. */
 static void forget_policies(const struct datapath_maps *maps,
 			    const __u32 *removed, size_t n)
 {
-	struct weft_policy_stats_key key, *prev = NULL, *dead = NULL;
-	size_t ndead = 0, cap = 0;
+	struct removed_policies r = { removed, n };
+	size_t deleted = 0;
 
 	if (!n)
 		return;
 	for (size_t i = 0; i < n; i++)
 		map_remove(maps->policy_meta, &removed[i]);
-	while (bpf_map_get_next_key(maps->policy_stats, prev, &key) == 0) {
-		bool gone = false;
-
-		for (size_t i = 0; i < n && !gone; i++)
-			gone = key.policy == removed[i];
-		if (gone && ndead == cap) {
-			struct weft_policy_stats_key *p;
-
-			cap = cap ? cap * 2 : 64;
-			p = realloc(dead, cap * sizeof(*dead));
-			if (!p)
-				break;
-			dead = p;
-		}
-		if (gone)
-			dead[ndead++] = key;
-		prev = &key;
-	}
-	for (size_t i = 0; i < ndead; i++)
-		map_remove(maps->policy_stats, &dead[i]);
-	free(dead);
+	delete_rows(maps->policy_stats, sizeof(struct weft_policy_stats_key),
+		    stats_of_removed, &r, &deleted);
 }
 
 /* ---- the tables ------------------------------------------------------------ */

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "netns_scan.h"
 #include "policy.h"
+#include "vec.h"
 
 /* What the dump asks for: listeners tell which ports are inbound. */
 #define SWEEP_STATES                                              \
@@ -79,16 +80,10 @@ static int diag_cb(const struct nlmsghdr *nlh, void *data)
 		sw->truncated = true;
 		return MNL_CB_OK;
 	}
-	if (sw->n == sw->cap) {
-		size_t cap = sw->cap ? sw->cap * 2 : 256;
-		void *p = realloc(sw->rows, cap * sizeof(*sw->rows));
-
-		if (!p) {
-			errno = ENOMEM;
-			return MNL_CB_ERROR;
-		}
-		sw->rows = p;
-		sw->cap = cap;
+	if (vec_reserve((void **)&sw->rows, &sw->cap, sw->n + 1,
+			sizeof(*sw->rows))) {
+		errno = ENOMEM;
+		return MNL_CB_ERROR;
 	}
 	r = &sw->rows[sw->n++];
 	memset(r, 0, sizeof(*r));

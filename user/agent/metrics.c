@@ -11,6 +11,7 @@
 
 #include "lb.h"
 #include "policy.h"
+#include "vec.h"
 
 /* Prometheus label values escape backslash, quote and newline. */
 static void label_value(FILE *out, const char *s)
@@ -196,16 +197,10 @@ static int series_add(struct series_set *s, char *labels, const __u64 *value,
 
 	if (!labels)
 		return -ENOMEM;
-	if (s->n == s->cap) {
-		size_t ncap = s->cap ? s->cap * 2 : 64;
-		struct series *p = reallocarray(s->rows, ncap, sizeof(*p));
-
-		if (!p) {
-			free(labels);
-			return -ENOMEM;
-		}
-		s->rows = p;
-		s->cap = ncap;
+	if (vec_reserve((void **)&s->rows, &s->cap, s->n + 1,
+			sizeof(*s->rows))) {
+		free(labels);
+		return -ENOMEM;
 	}
 	memcpy(row.value, value, nvalues * sizeof(*value));
 	s->rows[s->n++] = row;

@@ -22,6 +22,7 @@
 #include "lb.h"
 #include "log.h"
 #include "map_util.h"
+#include "vec.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71 /* Linux 5.14 */
@@ -75,23 +76,6 @@ static void listing_free(struct listing *l)
 	free(l->ids);
 }
 
-/* Grow *v (elements of size sz) to hold one more than *n.  0 / -ENOMEM. */
-static int grow(void **v, size_t *cap, size_t n, size_t sz)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	p = realloc(*v, ncap * sz);
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = ncap;
-	return 0;
-}
-
 /* Add path when it is a namespace file (a netns_dir entry whose mount is
  * not there yet is a plain file: skipped until it is). */
 static int listing_add(const struct netns_scan *s, struct listing *l,
@@ -104,7 +88,7 @@ static int listing_add(const struct netns_scan *s, struct listing *l,
 		return 0;
 	if (l->n && l->v[l->n - 1].ino == st.st_ino)
 		return 0; /* the processes of a cgroup mostly share one */
-	if (grow((void **)&l->v, &l->cap, l->n, sizeof(*l->v)))
+	if (vec_reserve((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)))
 		return -ENOMEM;
 	copy = strdup(path);
 	if (!copy)
@@ -183,7 +167,8 @@ static int walk_cgroup(struct netns_scan *s, struct listing *l, int dfd,
 	}
 	/* On cgroup2 a cgroup's id is its directory's inode number. */
 	if (fstat(dfd, &st) == 0) {
-		if (grow((void **)&l->ids, &l->idcap, l->nids, sizeof(*l->ids))) {
+		if (vec_reserve((void **)&l->ids, &l->idcap, l->nids + 1,
+				sizeof(*l->ids))) {
 			close(dfd);
 			return -ENOMEM;
 		}
@@ -410,7 +395,8 @@ static int publish(const struct netns_scan *s, int fd)
 	for (size_t i = 0; i <= WEFT_MAX_NETNS * 2 &&
 			   !bpf_map_get_next_key(fd, prev, &key); i++) {
 		if (!nwant || !bsearch(&key, want, nwant, sizeof(*want), u64_cmp)) {
-			if (grow((void **)&have, &cap, nhave, sizeof(*have))) {
+			if (vec_reserve((void **)&have, &cap, nhave + 1,
+					sizeof(*have))) {
 				err = -ENOMEM;
 				break;
 			}

@@ -22,6 +22,7 @@
 #include "lb_internal.h"
 #include "log.h"
 #include "mesh-t.h"
+#include "vec.h"
 
 static const char *proto_name(uint8_t proto)
 {
@@ -44,15 +45,9 @@ bool lb_notice_once(struct lb_build *b, const void *key)
 	for (size_t i = 0; i < b->nnoticed; i++)
 		if (b->noticed[i] == key)
 			return false;
-	if (b->nnoticed == b->noticecap) {
-		size_t ncap = b->noticecap ? b->noticecap * 2 : 16;
-		void *p = realloc(b->noticed, ncap * sizeof(*b->noticed));
-
-		if (!p)
-			return true; /* a repeated notice beats a lost one */
-		b->noticed = p;
-		b->noticecap = ncap;
-	}
+	if (vec_reserve((void **)&b->noticed, &b->noticecap, b->nnoticed + 1,
+			sizeof(*b->noticed)))
+		return true; /* a repeated notice beats a lost one */
 	b->noticed[b->nnoticed++] = key;
 	return true;
 }
@@ -63,17 +58,11 @@ char *lb_keep(struct lb_build *b, char *s)
 		b->err = -ENOMEM;
 		return NULL;
 	}
-	if (b->nstrs == b->strcap) {
-		size_t ncap = b->strcap ? b->strcap * 2 : 32;
-		void *p = realloc(b->strs, ncap * sizeof(*b->strs));
-
-		if (!p) {
-			free(s);
-			b->err = -ENOMEM;
-			return NULL;
-		}
-		b->strs = p;
-		b->strcap = ncap;
+	if (vec_reserve((void **)&b->strs, &b->strcap, b->nstrs + 1,
+			sizeof(*b->strs))) {
+		free(s);
+		b->err = -ENOMEM;
+		return NULL;
 	}
 	b->strs[b->nstrs++] = s;
 	return s;
@@ -112,16 +101,10 @@ static void sink_add(struct lb_build *b, const struct lb_sink *sink,
 	if (sink->subset && sink->subset->n &&
 	    (!labels || !lb_labels_match(sink->subset, labels)))
 		return;
-	if (set->n == set->cap) {
-		size_t ncap = set->cap ? set->cap * 2 : 8;
-		void *p = realloc(set->v, ncap * sizeof(*be));
-
-		if (!p) {
-			b->err = -ENOMEM;
-			return;
-		}
-		set->v = p;
-		set->cap = ncap;
+	if (vec_reserve((void **)&set->v, &set->cap, set->n + 1,
+			sizeof(*set->v))) {
+		b->err = -ENOMEM;
+		return;
 	}
 	be = &set->v[set->n++];
 	memset(be, 0, sizeof(*be));
@@ -471,16 +454,9 @@ static struct lb_entry *lb_begin(struct lb_build *b, enum mesh_kind kind,
 {
 	struct lb_entry *e;
 
-	if (b->n == b->cap) {
-		size_t ncap = b->cap ? b->cap * 2 : 16;
-		void *p = realloc(b->e, ncap * sizeof(*b->e));
-
-		if (!p) {
-			b->err = -ENOMEM;
-			return NULL;
-		}
-		b->e = p;
-		b->cap = ncap;
+	if (vec_reserve((void **)&b->e, &b->cap, b->n + 1, sizeof(*b->e))) {
+		b->err = -ENOMEM;
+		return NULL;
 	}
 	e = &b->e[b->n];
 	memset(e, 0, sizeof(*e));

@@ -54,6 +54,7 @@
 #include "lb_internal.h"
 #include "log.h"
 #include "mesh-t.h"
+#include "vec.h"
 
 /* ---- hosts -------------------------------------------------------------- */
 
@@ -104,16 +105,10 @@ static int host_push(struct lb_build *b, size_t *cap, enum mesh_kind kind,
 {
 	if (!name)
 		return -ENOMEM;
-	if (b->nhosts == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 16;
-		void *p = realloc(b->hosts, ncap * sizeof(*b->hosts));
-
-		if (!p) {
-			free(name);
-			return -ENOMEM;
-		}
-		b->hosts = p;
-		*cap = ncap;
+	if (vec_reserve((void **)&b->hosts, cap, b->nhosts + 1,
+			sizeof(*b->hosts))) {
+		free(name);
+		return -ENOMEM;
 	}
 	b->hosts[b->nhosts] = (struct lb_host){ name, kind, obj, b->nhosts };
 	b->nhosts++;
@@ -215,16 +210,9 @@ int lb_hostrefs_add(struct lb_build *b, struct lb_hostrefs *exact,
 
 	if (!h || !(s = strdup(h)))
 		return -ENOMEM;
-	if (r->n == r->cap) {
-		size_t ncap = r->cap ? r->cap * 2 : 16;
-		void *p = realloc(r->v, ncap * sizeof(*r->v));
-
-		if (!p) {
-			free(s);
-			return -ENOMEM;
-		}
-		r->v = p;
-		r->cap = ncap;
+	if (vec_reserve((void **)&r->v, &r->cap, r->n + 1, sizeof(*r->v))) {
+		free(s);
+		return -ENOMEM;
 	}
 	r->v[r->n++] = (struct lb_hostref){ s, idx };
 	return 0;
@@ -318,16 +306,10 @@ static size_t creq_add(struct lb_build *b, const char *host,
 		       const struct mesh_meta *vs, const void *src,
 		       unsigned int line)
 {
-	if (b->nreq == b->reqcap) {
-		size_t ncap = b->reqcap ? b->reqcap * 2 : 64;
-		void *p = realloc(b->req, ncap * sizeof(*b->req));
-
-		if (!p) {
-			b->err = -ENOMEM;
-			return SIZE_MAX;
-		}
-		b->req = p;
-		b->reqcap = ncap;
+	if (vec_reserve((void **)&b->req, &b->reqcap, b->nreq + 1,
+			sizeof(*b->req))) {
+		b->err = -ENOMEM;
+		return SIZE_MAX;
 	}
 	b->req[b->nreq] = (struct lb_creq){ host, subset ? subset : "", port,
 					    vs, src, line, 0 };
@@ -612,18 +594,11 @@ static size_t vs_candidates(struct lb_build *b, const struct lb_entry *e,
 				if (!lb_host_covers(r->host, hosts[h]))
 					continue;
 			}
-			if (n == cap) {
-				size_t ncap = cap ? cap * 2 : 8;
-				void *p = realloc(v, ncap * sizeof(*v));
-
-				if (!p) {
-					free(v);
-					b->err = -ENOMEM;
-					*out = NULL;
-					return 0;
-				}
-				v = p;
-				cap = ncap;
+			if (vec_reserve((void **)&v, &cap, n + 1, sizeof(*v))) {
+				free(v);
+				b->err = -ENOMEM;
+				*out = NULL;
+				return 0;
 			}
 			v[n++] = r->idx;
 		}

@@ -27,6 +27,7 @@
 #include "lb.h"
 #include "lb_internal.h"
 #include "mesh-t.h"
+#include "vec.h"
 
 struct wl_tmp {
 	struct lb_workload w;
@@ -77,15 +78,8 @@ static bool wl_add(struct wl_list *l, const union weft_addr *addr,
 	struct wl_tmp *t;
 	int nl = name_len > LB_WORKLOAD_MAX ? LB_WORKLOAD_MAX : (int)name_len;
 
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 32;
-		void *p = realloc(l->v, ncap * sizeof(*l->v));
-
-		if (!p)
-			return false;
-		l->v = p;
-		l->cap = ncap;
-	}
+	if (vec_reserve((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)))
+		return false;
 	t = &l->v[l->n];
 	memset(t, 0, sizeof(*t));
 	t->rank = rank;

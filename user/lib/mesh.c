@@ -16,6 +16,7 @@
 #include "log.h"
 #include "mesh-t.h"
 #include "mesh.h"
+#include "vec.h"
 
 static const char *const api_networking[] = {
 	"networking.istio.io/v1alpha3", "networking.istio.io/v1beta1",
@@ -740,17 +741,10 @@ int mesh_config_load_dir(const char *dir, struct mesh_config **out)
 			free(path);
 			continue;
 		}
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			char **p = realloc(paths, ncap * sizeof(*p));
-
-			if (!p) {
-				free(path);
-				err = -ENOMEM;
-				goto out;
-			}
-			paths = p;
-			cap = ncap;
+		if (vec_reserve((void **)&paths, &cap, n + 1, sizeof(*paths))) {
+			free(path);
+			err = -ENOMEM;
+			goto out;
 		}
 		paths[n++] = path;
 	}

@@ -62,6 +62,7 @@
 #include "log.h"
 #include "mesh-t.h"
 #include "policy.h"
+#include "vec.h"
 
 /* ---- interning of byte strings ------------------------------------------ */
 
@@ -155,36 +156,10 @@ static void intern_free(struct intern *t)
 	t->n = t->cap = 0;
 }
 
-/* ---- growable arrays ----------------------------------------------------- */
-
-#define VEC(T) struct { T *v; size_t n, cap; }
-
-static int vec_grow(void **v, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap = *cap ? *cap : 16;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	p = realloc(*v, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = ncap;
-	return 0;
-}
-
 struct u32vec {
 	uint32_t *v;
 	size_t n, cap;
 };
-
-#define VEC_PUSH(vec, val)                                                 \
-	(vec_grow((void **)&(vec).v, &(vec).cap, (vec).n + 1,              \
-		  sizeof(*(vec).v)) ? -ENOMEM :                            \
-	 ((vec).v[(vec).n++] = (val), 0))
 
 /* ---- lowered rules -------------------------------------------------------- */
 

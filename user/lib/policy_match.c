@@ -13,6 +13,7 @@
 #include "lb.h"
 #include "mesh-t.h"
 #include "policy.h"
+#include "vec.h"
 
 static const char *const reason_names[WEFT_POLICY_REASON__MAX] = {
 	[WEFT_POLICY_REASON_NO_POLICY] = "no-policy",
@@ -175,15 +176,8 @@ struct lbl_list {
 static bool lbl_add(struct lbl_list *l, const union weft_addr *addr,
 		    const struct ykvs *a, const struct ykvs *b, int rank)
 {
-	if (l->n == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 32;
-		void *p = realloc(l->v, ncap * sizeof(*l->v));
-
-		if (!p)
-			return false;
-		l->v = p;
-		l->cap = ncap;
-	}
+	if (vec_reserve((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)))
+		return false;
 	l->v[l->n] = (struct policy_wl_labels){
 		.addr = *addr, .a = a, .b = b, .rank = rank, .order = l->n,
 	};

@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include "log.h"
+#include "vec.h"
 
 /* --- arena ------------------------------------------------------------ */
 
@@ -176,26 +177,6 @@ static void ybuild_fail(struct ybuild *b, int err, unsigned int line,
 	ydiag_report(b->d, b->name, line, "%s", msg);
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 8;
-	while (ncap < need)
-		ncap *= 2;
-	if (ncap > SIZE_MAX / elem)
-		return -ENOMEM;
-	p = realloc(*arr, ncap * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 static struct ynode *ybuild_node(struct ybuild *b, enum ynode_kind kind,
 				 const yaml_mark_t *mark)
 {
@@ -222,8 +203,8 @@ static void ybuild_anchor(struct ybuild *b, char *name, struct ynode *node)
 {
 	if (!name)
 		return;
-	if (grow((void **)&b->anchors, &b->capanchors, b->nanchors + 1,
-		 sizeof(*b->anchors))) {
+	if (vec_reserve((void **)&b->anchors, &b->capanchors, b->nanchors + 1,
+			sizeof(*b->anchors))) {
 		free(name);
 		ybuild_fail(b, -ENOMEM, node->line, "-");
 		return;
@@ -248,7 +229,8 @@ static void ybuild_add(struct ybuild *b, struct ynode *n)
 		return;
 	}
 	f = &b->stack[b->depth - 1];
-	if (grow((void **)&f->kids, &f->cap, f->n + 1, sizeof(*f->kids))) {
+	if (vec_reserve((void **)&f->kids, &f->cap, f->n + 1,
+			sizeof(*f->kids))) {
 		ybuild_fail(b, -ENOMEM, n->line, "-");
 		return;
 	}
@@ -349,7 +331,7 @@ static int merge_source(struct ybuild *b, const struct ynode *src,
 			    "merge key (<<) needs a mapping or a list of mappings");
 		return -EINVAL;
 	}
-	if (grow((void **)ents, cap, *n + src->n, sizeof(**ents))) {
+	if (vec_reserve((void **)ents, cap, *n + src->n, sizeof(**ents))) {
 		ybuild_fail(b, -ENOMEM, src->line, "-");
 		return -ENOMEM;
 	}
@@ -372,7 +354,8 @@ static void ybuild_finish_map(struct ybuild *b, struct yframe *f)
 	size_t n = 0, cap = 0, npairs = f->n / 2, out = 0;
 	bool merges = false;
 
-	if (grow((void **)&ents, &cap, npairs ? npairs : 1, sizeof(*ents))) {
+	if (vec_reserve((void **)&ents, &cap, npairs ? npairs : 1,
+			sizeof(*ents))) {
 		ybuild_fail(b, -ENOMEM, m->line, "-");
 		return;
 	}
@@ -495,8 +478,8 @@ static void ybuild_end_doc(struct ybuild *b)
 	ybuild_clear_anchors(b);
 	if (!b->root)
 		return;
-	if (grow((void **)&b->docs, &b->capdocs, b->ndocs + 1,
-		 sizeof(*b->docs))) {
+	if (vec_reserve((void **)&b->docs, &b->capdocs, b->ndocs + 1,
+			sizeof(*b->docs))) {
 		ybuild_fail(b, -ENOMEM, b->doc_line, "-");
 		return;
 	}
@@ -645,7 +628,8 @@ int ytree_read_file(const char *path, char **bufp, size_t *lenp)
 				err = -EFBIG;
 				goto err_free;
 			}
-			if (grow((void **)&buf, &cap, cap ? cap * 2 : 65536, 1)) {
+			if (vec_reserve((void **)&buf, &cap,
+					cap ? cap * 2 : 65536, 1)) {
 				err = -ENOMEM;
 				goto err_free;
 			}
