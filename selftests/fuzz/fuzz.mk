@@ -31,7 +31,7 @@ FUZZ_LIBS   := -lbpf -lyaml
 # What each fuzzer links from user/lib.
 MESH_SRCS := $(addprefix user/lib/,log.c yaml_tree.c mesh.c mesh_k8s.c \
 	     mesh_istio.c lb_compile.c lb_route.c lb_cluster.c lb_workload.c \
-	     addr.c)
+	     addr.c vec.c)
 
 HTTP_SRCS := user/lib/http_request.c
 
