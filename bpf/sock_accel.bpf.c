@@ -9,20 +9,22 @@
  * BPF_F_INGRESS): no TCP segments, no IP, no veth.  Otherwise SK_PASS: the
  * send takes the TCP stack.
  *
- * Ordering contract.  The receiver reads redirected data before anything
- * that arrived through TCP (tcp_bpf_recvmsg drains its psock queue first).
- * So a socket may go from redirecting to TCP once, never back: its first
- * send decides, and a fallback is for good (WEFT_ACCEL_F_TCP).  Fallbacks:
- * the peer closed, or the receiver is too far behind: more than
- * accel_backlog_limit bytes of redirected data unread, or TCP memory
- * pressure (a redirected send is never held back by the receiver, TCP's
- * window is).
+ * Ordering.  The receiver reads redirected data before anything that
+ * arrived through TCP (tcp_bpf_recvmsg drains its psock queue first), so
+ * going from redirect to TCP is always safe, and going from TCP back to
+ * redirect only once the receiver has read every byte this socket sent
+ * through TCP: its copied_seq has reached our write_seq (both count TCP
+ * bytes only; ours cannot move while we send, since the send holds our
+ * socket lock, and the receiver's only grows).  A send takes TCP for now
+ * (WEFT_ACCEL_F_VIA_TCP) while the receiver is not accepted yet, is
+ * blocking, or is too far behind (more than accel_backlog_limit bytes of
+ * redirected data unread, or TCP memory pressure: a redirected send is
+ * never held back by the receiver, TCP's window is), and for good
+ * (WEFT_ACCEL_F_TCP) once the peer is gone.
  *
- * A socket whose first send finds no peer leaves the hash, when nothing
- * was ever redirected to it: a socket in the hash receives through
- * tcp_bpf_recvmsg(), whose blocking wait ends on any wake-up of the socket
- * (its writer getting send buffer back as its TCP data is acknowledged)
- * and then returns EAGAIN; out of the hash it is plain TCP again.  The
+ * Blocking sockets stay out of the hash (lib/accel.h says why).  A socket
+ * that finds its own file blocking at a send, or whose first send finds
+ * no peer, leaves the hash, when nothing was ever redirected to it.  The
  * program cannot delete from a socket hash: it marks the socket
  * (WEFT_ACCEL_F_LEAVE) and sockops deletes it when it writes the first
  * segment of that send (lib/accel.h).  Its flow entry is closed first,
@@ -35,7 +37,7 @@
  */
 #include "lib/accel.h"
 
-#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -50,12 +52,37 @@ const volatile __u64 accel_backlog_limit = 64 << 20;
  * back: tcp_rmem's default receive buffer. */
 #define ACCEL_PRESSURE_UNREAD (128 << 10)
 
+/* For good: the peer is gone, or this socket is leaving the hash. */
 static __always_inline int accel_fall_back(struct weft_accel_sock *st,
 					   enum weft_accel_counter why)
 {
 	st->flags |= WEFT_ACCEL_F_TCP;
 	accel_count(why);
 	return SK_PASS;
+}
+
+/* This send takes TCP, and so does every send until the receiver has
+ * caught up (accel_caught_up()); a stretch of them is counted once. */
+static __always_inline int accel_via_tcp(struct weft_accel_sock *st,
+					 enum weft_accel_counter why)
+{
+	if (!(st->flags & WEFT_ACCEL_F_VIA_TCP)) {
+		st->flags |= WEFT_ACCEL_F_VIA_TCP;
+		accel_count(why);
+	}
+	return SK_PASS;
+}
+
+/* The receiver has read every byte the sender sent through TCP. */
+static __always_inline bool accel_caught_up(struct tcp_sock *sender,
+					    const struct sock *receiver)
+{
+	__u32 copied = 0;
+
+	if (BPF_CORE_READ_INTO(&copied, (const struct tcp_sock *)receiver,
+			       copied_seq))
+		return false;
+	return copied == BPF_CORE_READ(sender, write_seq);
 }
 
 /*
@@ -134,11 +161,13 @@ static __always_inline void accel_count_connection(struct weft_accel_sock *st,
 }
 
 /*
- * The first send found no peer (see the top of this file): close our flow
- * entry to redirects and leave, unless a peer ever redirected to us (then
- * we stay, and the peer may go on: each direction decides for itself).
+ * The first send found no peer, or our own file is blocking (see the top
+ * of this file): close our flow entry to redirects and leave, unless a
+ * peer ever redirected to us (then we stay, and the peer may go on: each
+ * direction decides for itself).
  */
-static __always_inline int accel_leave(struct weft_accel_sock *st)
+static __always_inline int accel_leave(struct weft_accel_sock *st,
+				       enum weft_accel_counter why)
 {
 	struct weft_accel_flow *own_flow;
 	struct weft_accel_key own;
@@ -147,7 +176,7 @@ static __always_inline int accel_leave(struct weft_accel_sock *st)
 	own_flow = bpf_map_lookup_elem(&weft_accel_flows, &own);
 	if (own_flow && accel_flow_close(own_flow))
 		st->flags |= WEFT_ACCEL_F_LEAVE;
-	return accel_fall_back(st, WEFT_ACCEL_SKIP_PEER_UNMANAGED);
+	return accel_fall_back(st, why);
 }
 
 SEC("sk_msg")
@@ -156,6 +185,8 @@ int weft_accel_msg(struct sk_msg_md *msg)
 	struct bpf_sock *sk = msg->sk;
 	struct weft_accel_flow *peer;
 	struct weft_accel_sock *st;
+	struct sock *receiver;
+	struct tcp_sock *self;
 	bool redirecting;
 
 	if (!sk)
@@ -163,12 +194,24 @@ int weft_accel_msg(struct sk_msg_md *msg)
 	st = bpf_sk_storage_get(&weft_accel_sock, sk, 0, 0);
 	if (!st || (st->flags & WEFT_ACCEL_F_TCP))
 		return SK_PASS;
+	self = bpf_skc_to_tcp_sock(sk);
+	if (!self)
+		return SK_PASS;
 	redirecting = st->flags & WEFT_ACCEL_F_REDIRECTING;
+	if (accel_file_mode((struct sock *)self) == ACCEL_FILE_BLOCKING)
+		return accel_leave(st, WEFT_ACCEL_SKIP_BLOCKING);
 	peer = bpf_map_lookup_elem(&weft_accel_flows, &st->peer);
 	if (!peer)
 		goto no_peer;
+	receiver = (struct sock *)peer->sk_addr;
+	/* Not accepted yet, or blocking (then it leaves the hash at our
+	 * segment, and our next send finds no peer). */
+	if (accel_file_mode(receiver) != ACCEL_FILE_NONBLOCKING)
+		return accel_via_tcp(st, WEFT_ACCEL_FALLBACK_PEER_NOT_READY);
+	if ((st->flags & WEFT_ACCEL_F_VIA_TCP) && !accel_caught_up(self, receiver))
+		return SK_PASS;
 	if (accel_peer_behind(peer))
-		return accel_fall_back(st, WEFT_ACCEL_FALLBACK_BACKLOG);
+		return accel_via_tcp(st, WEFT_ACCEL_FALLBACK_BACKLOG);
 	/* Announce the bytes, then check the peer still takes them. */
 	__sync_fetch_and_add(&peer->received_bytes, msg->size);
 	if (__sync_fetch_and_add(&peer->closed, 0) ||
@@ -178,6 +221,11 @@ int weft_accel_msg(struct sk_msg_md *msg)
 		goto no_peer;
 	}
 	st->sent_bytes += msg->size;
+	if (st->flags & WEFT_ACCEL_F_VIA_TCP) {
+		st->flags &= ~WEFT_ACCEL_F_VIA_TCP;
+		if (redirecting)
+			accel_count(WEFT_ACCEL_RESUMED);
+	}
 	if (!redirecting) {
 		st->flags |= WEFT_ACCEL_F_REDIRECTING;
 		accel_count_connection(st, peer);
@@ -188,5 +236,33 @@ int weft_accel_msg(struct sk_msg_md *msg)
 
 no_peer: /* not managed here, not established yet, or closed since */
 	return redirecting ? accel_fall_back(st, WEFT_ACCEL_FALLBACK_PEER_GONE) :
-			     accel_leave(st);
+			     accel_leave(st, WEFT_ACCEL_SKIP_PEER_UNMANAGED);
+}
+
+/*
+ * fexit of inet_accept(), for every accept() on the node (IPv4 and IPv6;
+ * the socket's file, with accept4()'s O_NONBLOCK, exists by then).  A
+ * passive socket entered the hash at ESTABLISHED without a file; if
+ * accept() made it blocking, it leaves now, before the program can read
+ * from it (lib/accel.h says why a blocking socket must not be in the
+ * hash).  Nothing was redirected to it: no sender redirects to a receiver
+ * without a file.  Sockets of other agents and of no agent have no
+ * weft_accel_sock storage here and are left alone.
+ */
+SEC("fexit/inet_accept")
+int BPF_PROG(weft_accel_accept, struct socket *listener, struct socket *sock)
+{
+	struct weft_accel_sock *st;
+	struct sock *sk = sock->sk;
+
+	(void)ctx;
+	(void)listener;
+	if (!sk)
+		return 0;
+	st = bpf_sk_storage_get(&weft_accel_sock, sk, 0, 0);
+	if (!st || (st->flags & WEFT_ACCEL_F_TCP) ||
+	    accel_file_mode(sk) != ACCEL_FILE_BLOCKING)
+		return 0;
+	accel_leave_blocking(st);
+	return 0;
 }

@@ -127,6 +127,12 @@ int weft_sockops(struct bpf_sock_ops *skops)
 	case BPF_SOCK_OPS_HDR_OPT_LEN_CB:
 		accel_sock_segment(skops);
 		return 1;
+	case BPF_SOCK_OPS_TCP_LISTEN_CB:
+		accel_sock_listen(skops);
+		return 1;
+	case BPF_SOCK_OPS_PARSE_HDR_OPT_CB:
+		accel_sock_received(skops);
+		return 1;
 	case BPF_SOCK_OPS_STATE_CB:
 		break;
 	default:

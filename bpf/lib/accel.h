@@ -11,9 +11,14 @@
 
 #include "maps.h"
 
+#include <bpf/bpf_core_read.h>
+
 #ifndef E2BIG
 #define E2BIG 7 /* a #define in the kernel, not in vmlinux.h */
 #endif
+/* fcntl.h's O_NONBLOCK on x86, arm64 and the other asm-generic
+ * architectures (a #define, not in vmlinux.h). */
+#define ACCEL_O_NONBLOCK 04000
 
 static __always_inline void accel_count_n(enum weft_accel_counter which,
 					  __u64 n)
@@ -28,6 +33,35 @@ static __always_inline void accel_count_n(enum weft_accel_counter which,
 static __always_inline void accel_count(enum weft_accel_counter which)
 {
 	accel_count_n(which, 1);
+}
+
+/*
+ * Whether a socket's reads can block, from its file's O_NONBLOCK.  Only
+ * sockets that cannot block may be in weft_accel_hash: a socket in a
+ * socket hash reads through tcp_bpf_recvmsg(), whose blocking wait returns
+ * EAGAIN when the socket is woken without data (a signal, its own FIN
+ * acknowledged, send-buffer space) where tcp_recvmsg() would wait again
+ * or restart (docs/design.md).  A non-blocking reader never waits there.
+ */
+enum accel_file_mode {
+	ACCEL_FILE_NONE = -1,   /* no file: a passive socket not accepted yet */
+	ACCEL_FILE_BLOCKING = 0,
+	ACCEL_FILE_NONBLOCKING = 1,
+};
+
+/* sk: a kernel socket address (CO-RE reads, never faults). */
+static __always_inline enum accel_file_mode accel_file_mode(const struct sock *sk)
+{
+	struct socket *sock = NULL;
+	struct file *file = NULL;
+	unsigned int flags = 0;
+
+	if (BPF_CORE_READ_INTO(&sock, sk, sk_socket) || !sock ||
+	    BPF_CORE_READ_INTO(&file, sock, file) || !file ||
+	    BPF_CORE_READ_INTO(&flags, file, f_flags))
+		return ACCEL_FILE_NONE;
+	return flags & ACCEL_O_NONBLOCK ? ACCEL_FILE_NONBLOCKING :
+					  ACCEL_FILE_BLOCKING;
 }
 
 /* Off until the agent has written its config (an empty map reads 0). */
@@ -113,14 +147,54 @@ static __always_inline void accel_keys(struct bpf_sock_ops *skops,
 	accel_key_reverse(own, peer);
 }
 
+/* TCP_LISTEN_CB: remember the listener in the storage its sockets clone. */
+static __always_inline void accel_sock_listen(struct bpf_sock_ops *skops)
+{
+	struct weft_accel_listener *l;
+	struct bpf_sock *sk = skops->sk;
+
+	if (!sk)
+		return;
+	l = bpf_sk_storage_get(&weft_accel_listener, sk, 0,
+			       BPF_SK_STORAGE_GET_F_CREATE);
+	if (l)
+		l->sk_addr = (__u64)sk;
+}
+
+/*
+ * At ESTABLISHED: whether the socket's reads may block.  The active end's
+ * own file says; the passive end has none yet, so its listener's says
+ * (event loops make both non-blocking; a thread-per-connection server
+ * both blocking).  A listener from before the agent attached is unknown:
+ * the socket joins, and leaves when accept() makes it blocking
+ * (weft_accel_accept, or at its first segment: bpf/sock_accel.bpf.c).
+ */
+static __always_inline bool accel_may_block(struct bpf_sock *sk, bool active)
+{
+	struct weft_accel_listener *l;
+	struct tcp_sock *tp;
+
+	if (active) {
+		tp = bpf_skc_to_tcp_sock(sk);
+		return !tp || accel_file_mode((struct sock *)tp) !=
+				      ACCEL_FILE_NONBLOCKING;
+	}
+	l = bpf_sk_storage_get(&weft_accel_listener, sk, 0, 0);
+	return l && accel_file_mode((struct sock *)l->sk_addr) ==
+			    ACCEL_FILE_BLOCKING;
+}
+
 /*
  * ACTIVE_ and PASSIVE_ESTABLISHED_CB: put the socket in the hash unless
  * acceleration is off, the socket already sent payload through TCP (TCP
  * Fast Open data in the SYN: a redirected byte must never overtake one
- * that took the TCP path), or it is the passive end of a connection whose
- * active end is not in the hash.  A socket that fails to enter the hash sends
- * through TCP, and its peer finds nothing to redirect to.  The state
- * callback is turned on so that accel_sock_state() sees the close.
+ * that took the TCP path), its reads may block (accel_may_block()), or it
+ * is the passive end of a connection whose active end is not in the hash.
+ * Nothing is redirected to a passive socket before accept() gave it a
+ * non-blocking file (bpf/sock_accel.bpf.c).  A socket that fails to enter
+ * the hash sends through TCP, and its peer finds nothing to redirect to.
+ * The state callback is turned on so that accel_sock_state() sees the
+ * close.
  */
 static __always_inline void accel_sock_established(struct bpf_sock_ops *skops,
 						   bool active)
@@ -142,6 +216,10 @@ static __always_inline void accel_sock_established(struct bpf_sock_ops *skops,
 	sk = skops->sk;
 	if (!sk)
 		return;
+	if (accel_may_block(sk, active)) {
+		accel_count(WEFT_ACCEL_SKIP_BLOCKING);
+		return;
+	}
 	accel_keys(skops, &own, &peer);
 	/* The active end is in the hash before the passive end gets here
 	 * (SYN-ACK before the final ACK): without it the peer is not ours,
@@ -181,10 +259,12 @@ static __always_inline void accel_sock_established(struct bpf_sock_ops *skops,
 		return;
 	}
 	/* STATE: the close (accel_sock_state); header options: the first
-	 * segments, when the socket may leave (accel_sock_segment). */
+	 * segments, when the socket may leave (accel_sock_segment); every
+	 * segment received: whether it became blocking (accel_sock_received). */
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags |
 						 BPF_SOCK_OPS_STATE_CB_FLAG |
-						 BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG);
+						 BPF_SOCK_OPS_WRITE_HDR_OPT_CB_FLAG |
+						 BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG);
 	accel_count(WEFT_ACCEL_SOCKETS_ADDED);
 }
 
@@ -233,35 +313,69 @@ static __always_inline bool accel_flow_close(struct weft_accel_flow *flow)
 }
 
 /*
- * STATE_CB.  FIN_WAIT1 (shutdown(SHUT_WR) or close()): a socket that sends
- * no more and never received redirected data leaves the hash, so that a
- * reader blocked on it is plain TCP: tcp_bpf_recvmsg() would return EAGAIN
- * when the ACK of our FIN wakes it (docs/design.md).  TCP_CLOSE: the flow
- * entry goes (the kernel removes the socket from weft_accel_hash itself,
- * at close() or unhash).  Call it after anything that still reads the
- * entry (accel_sock_bytes()).
+ * A socket found blocking leaves the hash now (from a program that may
+ * delete from it: sockops, or the fexit at accept()), unless something was
+ * redirected to it; its sends take TCP from now on either way.
+ */
+static __always_inline void accel_leave_blocking(struct weft_accel_sock *st)
+{
+	struct weft_accel_flow *flow;
+	struct weft_accel_key own;
+
+	st->flags |= WEFT_ACCEL_F_TCP;
+	accel_key_reverse(&st->peer, &own);
+	flow = bpf_map_lookup_elem(&weft_accel_flows, &own);
+	if (flow && accel_flow_close(flow)) {
+		bpf_map_delete_elem(&weft_accel_hash, &own);
+		bpf_map_delete_elem(&weft_accel_flows, &own);
+		accel_count(WEFT_ACCEL_SKIP_BLOCKING);
+	}
+}
+
+/*
+ * PARSE_HDR_OPT_CB, for every segment the socket receives while in the
+ * hash: a socket whose file turned out blocking (a passive socket once
+ * accepted, or one made blocking after connect()) leaves the hash, unless
+ * something was redirected to it (leaving would drop unread data; nothing
+ * is redirected to a blocking receiver, so only a socket made blocking
+ * after it received redirected data stays: docs/design.md).  A socket not
+ * accepted yet, or non-blocking, is looked at again at its next segment.
+ */
+static __always_inline void accel_sock_received(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+	struct weft_accel_sock *st;
+	struct tcp_sock *tp;
+
+	if (!sk)
+		return;
+	st = bpf_sk_storage_get(&weft_accel_sock, sk, 0, 0);
+	tp = bpf_skc_to_tcp_sock(sk);
+	if (!st || !tp || (st->flags & WEFT_ACCEL_F_TCP) ||
+	    accel_file_mode((struct sock *)tp) != ACCEL_FILE_BLOCKING)
+		return;
+	accel_leave_blocking(st);
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags &
+						 ~BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG);
+}
+
+/*
+ * STATE_CB.  TCP_CLOSE: the flow entry goes (the kernel removes the socket
+ * from weft_accel_hash itself, at close() or unhash).  Call it after
+ * anything that still reads the entry (accel_sock_bytes()).
  */
 static __always_inline void accel_sock_state(struct bpf_sock_ops *skops)
 {
-	__u32 new_state = skops->args[1];
 	struct bpf_sock *sk = skops->sk;
-	struct weft_accel_flow *flow;
 	struct weft_accel_key own;
 	struct weft_accel_sock *st;
 
-	if ((new_state != BPF_TCP_CLOSE && new_state != BPF_TCP_FIN_WAIT1) ||
-	    !sk)
+	if (skops->args[1] != BPF_TCP_CLOSE || !sk)
 		return;
 	st = bpf_sk_storage_get(&weft_accel_sock, sk, 0, 0);
 	if (!st)
 		return;
 	accel_key_reverse(&st->peer, &own);
-	if (new_state == BPF_TCP_FIN_WAIT1) {
-		flow = bpf_map_lookup_elem(&weft_accel_flows, &own);
-		if (!flow || !accel_flow_close(flow))
-			return;
-		bpf_map_delete_elem(&weft_accel_hash, &own);
-	}
 	bpf_map_delete_elem(&weft_accel_flows, &own);
 }
 

@@ -235,6 +235,15 @@ struct {
 	__type(value, struct weft_accel_sock);
 } weft_accel_sock SEC(".maps");
 
+/* Cloned from a listening socket to each socket it creates (BPF_F_CLONE),
+ * so the passive end knows its listener at ESTABLISHED. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct weft_accel_listener);
+} weft_accel_listener SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, WEFT_MAX_ACCEL_SOCKS);

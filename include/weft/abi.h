@@ -16,7 +16,7 @@
 #include <linux/types.h>
 #endif
 
-#define WEFT_ABI_VERSION 2
+#define WEFT_ABI_VERSION 3
 
 /* Map capacities.  Service ids index the per-CPU counter arrays. */
 #define WEFT_MAX_SERVICES      65536 /* (vip, port, proto) entries */
@@ -524,22 +524,36 @@ struct weft_accel_flow {
 	__u32 closed;
 };
 
+/*
+ * weft_accel_listener: socket storage of a listening socket of the cgroup,
+ * cloned into every socket it creates.  Its kernel address, so that the
+ * passive end can read its listener's O_NONBLOCK at ESTABLISHED (it has
+ * no file of its own before accept(); bpf/lib/accel.h).
+ */
+struct weft_accel_listener {
+	__u64 sk_addr;
+};
+
 enum weft_accel_sock_flags {
 	WEFT_ACCEL_F_ACTIVE = 1 << 0,      /* this end called connect() */
-	WEFT_ACCEL_F_REDIRECTING = 1 << 1, /* its sends go to the peer socket */
-	/* Its sends take the TCP stack, for good: once a byte went through
-	 * TCP, a redirected byte could overtake it at the receiver. */
+	WEFT_ACCEL_F_REDIRECTING = 1 << 1, /* it redirected a send once */
+	/* Its sends take the TCP stack, for good (the peer is gone, or the
+	 * socket is leaving the hash). */
 	WEFT_ACCEL_F_TCP = 1 << 2,
 	/* Nothing was ever redirected to it: sockops takes it out of the
 	 * hash at its next segment, making it plain TCP. */
 	WEFT_ACCEL_F_LEAVE = 1 << 3,
+	/* Its last send took TCP for now (receiver not accepted yet, or too
+	 * far behind): it redirects again only once the receiver has read
+	 * every byte it sent through TCP, so no redirected byte overtakes
+	 * one that took TCP. */
+	WEFT_ACCEL_F_VIA_TCP = 1 << 4,
 };
 
 /*
  * weft_accel_config: array of one entry, written by the agent.  Read when a
  * connection is established only: turning acceleration off leaves open
- * connections as they are (a socket that mixed redirected and TCP sends
- * could make a blocked reader return EAGAIN, see docs/design.md).
+ * connections on the path they have, new ones take TCP.
  */
 struct weft_accel_config {
 	__u32 enabled; /* 0: no new socket enters the hash */
@@ -549,8 +563,9 @@ struct weft_accel_config {
 /*
  * weft_accel_stats: per-CPU array indexed by this enum (names in
  * user/lib/accel.c).  SKIP_* count sockets (each end on its own) whose
- * sends take TCP from the start, FALLBACK_* sockets that redirected, then
- * went back to TCP.
+ * sends take TCP for good without having redirected; FALLBACK_* count
+ * stretches of sends that took TCP on a connection that can redirect:
+ * BACKLOG and PEER_NOT_READY end with RESUMED, PEER_GONE is for good.
  */
 enum weft_accel_counter {
 	WEFT_ACCEL_SOCKETS_ADDED = 0, /* sockets put in weft_accel_hash */
@@ -564,8 +579,19 @@ enum weft_accel_counter {
 	WEFT_ACCEL_SKIP_HASH_FULL,    /* weft_accel_hash full */
 	WEFT_ACCEL_SKIP_INSERT_FAILED, /* other insert error (key exists) */
 	WEFT_ACCEL_SKIP_EARLY_DATA,   /* sent data before ESTABLISHED (TFO) */
-	WEFT_ACCEL_FALLBACK_BACKLOG,  /* receiver too far behind (slow reader) */
+	/* Sends took TCP while the receiver was too far behind (slow
+	 * reader); once per stretch, which ends with RESUMED. */
+	WEFT_ACCEL_FALLBACK_BACKLOG,
 	WEFT_ACCEL_FALLBACK_PEER_GONE, /* peer socket closed first */
+	/* A blocking socket: kept out of the hash at connect(), or taken out
+	 * once accepted or at its first send (docs/design.md says why). */
+	WEFT_ACCEL_SKIP_BLOCKING,
+	/* Sends took TCP while the receiver was not accepted yet, or
+	 * blocking (it then leaves the hash); once per stretch. */
+	WEFT_ACCEL_FALLBACK_PEER_NOT_READY,
+	/* A sender went back from TCP to redirecting: its receiver had read
+	 * every byte sent through TCP. */
+	WEFT_ACCEL_RESUMED,
 	WEFT_ACCEL__MAX,
 };
 

@@ -7,6 +7,7 @@
  *   xfer client --connect ADDR:PORT --bytes N [--back N] [options]
  *   xfer rr     --connect ADDR:PORT --count N     1-byte ping-pong, latency
  *   xfer bulk   --connect ADDR:PORT --seconds S   one-way throughput
+ *   xfer sink   --listen ADDR:PORT                the rr and bulk peer
  *
  * A client connection sends a 32-byte header (what it will send, what it
  * wants back, a seed, the mode), then both ends send their bytes at the
@@ -19,7 +20,15 @@
  * Options (both ends):
  *   --send write|send|sendmsg|writev|sendfile|splice   how data is sent
  *   --epoll          non-blocking sockets and one epoll loop (default:
- *                    blocking, a sender and a receiver thread per connection)
+ *                    blocking, a sender and a receiver thread per connection),
+ *                    as event loops do it: a client's socket is non-blocking
+ *                    before connect(), a listener is non-blocking and
+ *                    accept4() gives SOCK_NONBLOCK sockets.
+ *                    rr, bulk, sink: each socket gets its own
+ *                    level-triggered epoll;
+ *                    rr waits for EPOLLIN before every read, bulk waits for
+ *                    EPOLLOUT on EAGAIN, sink waits for EPOLLIN, reads
+ *                    until EAGAIN and echoes (rr) or discards (bulk)
  *   --read-size N    bytes per read (default 65536; 1 for byte-wise reads)
  *   --peek           MSG_PEEK each read first and check the read matches
  *   --slow-us N      sleep N microseconds after every read (a slow reader)
@@ -36,10 +45,22 @@
  *   --no-shutdown    no half-close: read exactly the announced bytes, then
  *                    close (with blocking reads: see docs/design.md on
  *                    EAGAIN after a half-close of an accelerated socket)
+ *   --signals        blocking mode only (ignored with --epoll, and by rr and
+ *                    bulk): each thread that blocks in reads (a connection's
+ *                    receiver thread, which with --sequential or
+ *                    --reply-after-eof also sends; each sink connection)
+ *                    has its own CLOCK_MONOTONIC timer sending SIGALRM to
+ *                    that thread alone every 200 us.  The handler is empty
+ *                    but for a count and has SA_RESTART, so blocked calls
+ *                    are interrupted and restarted thousands of times (an
+ *                    EINTR is retried anyway); the bytes must still verify.
+ *                    The summary line ends in " signals=N": handler runs
+ *                    in this process so far
  *
- * Prints "xfer: ok ..." and exits 0 when every connection transferred and
- * verified all its bytes; "xfer: FAIL ..." and exits 1 otherwise.  The
- * server prints "xfer: listening" once ready.
+ * Prints "xfer: client ok ..." (or "server") and exits 0 when every
+ * connection transferred and verified all its bytes; "xfer: client FAIL
+ * ..." and exits 1 otherwise.  The server and the sink print "xfer:
+ * listening" once ready.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,9 +69,11 @@
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,6 +83,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,6 +92,13 @@
 #define XFER_MAGIC 0x78666572u /* "xfer" */
 #define XFER_MAX_CONNS 256
 #define XFER_CHUNK (256 * 1024)
+#define XFER_SIGNAL_NS 200000 /* --signals: SIGALRM period */
+#define XFER_STALL_MS 60000 /* --epoll: no readiness for this long fails */
+
+/* glibc before 2.41 has the field but not the name */
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
 
 enum send_how { SEND_WRITE, SEND_SEND, SEND_SENDMSG, SEND_WRITEV,
 		SEND_SENDFILE, SEND_SPLICE };
@@ -89,6 +120,7 @@ static struct {
 	int conns;
 	uint64_t close_after;
 	bool reply_after_eof, no_shutdown, sequential;
+	bool signals; /* false with --epoll: only blocking threads get timers */
 	int bind_port;
 } opt = { .read_size = 65536, .conns = 1 };
 
@@ -158,6 +190,81 @@ static void fnv(uint64_t *h, const uint8_t *p, size_t n)
 		*h = 0xcbf29ce484222325ull;
 	for (size_t i = 0; i < n; i++)
 		*h = (*h ^ p[i]) * 0x100000001b3ull;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Sleep the full us microseconds: a signal (--signals) does not cut it
+ * short, as it would usleep(). */
+static void sleep_us(long us)
+{
+	uint64_t end = now_ns() + (uint64_t)us * 1000;
+	struct timespec ts = { .tv_sec = (time_t)(end / 1000000000ull),
+			       .tv_nsec = (long)(end % 1000000000ull) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+/* --- --signals: a SIGALRM timer per thread that blocks in reads --------- */
+
+static atomic_ulong signals_seen; /* handler runs, every thread */
+
+/* Installed with SA_RESTART: it only counts, and the kernel restarts the
+ * call it interrupted (where it does not and says EINTR, xfer retries). */
+static void on_sigalrm(int sig)
+{
+	(void)sig;
+	atomic_fetch_add_explicit(&signals_seen, 1, memory_order_relaxed);
+}
+
+struct sigtimer {
+	timer_t id;
+	bool on;
+};
+
+/*
+ * With --signals, start a timer sending SIGALRM to the calling thread, and
+ * only to it (SIGEV_THREAD_ID), every XFER_SIGNAL_NS; without, do nothing.
+ * The thread must sigtimer_stop() it before it ends.  0, or -1 and errno.
+ */
+static int sigtimer_start(struct sigtimer *t)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID,
+				.sigev_signo = SIGALRM };
+	struct itimerspec its = {
+		.it_value = { .tv_nsec = XFER_SIGNAL_NS },
+		.it_interval = { .tv_nsec = XFER_SIGNAL_NS },
+	};
+
+	t->on = false;
+	if (!opt.signals)
+		return 0;
+	sev.sigev_notify_thread_id = (pid_t)syscall(SYS_gettid);
+	if (timer_create(CLOCK_MONOTONIC, &sev, &t->id))
+		return -1;
+	if (timer_settime(t->id, 0, &its, NULL)) {
+		int e = errno;
+
+		timer_delete(t->id);
+		errno = e;
+		return -1;
+	}
+	t->on = true;
+	return 0;
+}
+
+static void sigtimer_stop(struct sigtimer *t)
+{
+	if (t->on)
+		timer_delete(t->id);
+	t->on = false;
 }
 
 /* Where byte `done` of the stream sits in the block. */
@@ -319,7 +426,7 @@ static int pump_in(struct conn *c)
 			return -1;
 		}
 		if (opt.slow_us)
-			usleep((useconds_t)opt.slow_us);
+			sleep_us(opt.slow_us);
 	}
 	return 0;
 }
@@ -370,11 +477,18 @@ static void *sender_thread(void *arg)
 	return NULL;
 }
 
+/* The receiver: reads (and sends too with --sequential or
+ * --reply-after-eof), so it is the thread a --signals timer interrupts. */
 static void *conn_thread(void *arg)
 {
 	struct conn *c = arg;
+	struct sigtimer st;
 	pthread_t t;
 
+	if (sigtimer_start(&st)) {
+		fail(c, "timer_create: %s", strerror(errno));
+		goto out;
+	}
 	if (pump_header(c) < 0)
 		goto out;
 	conn_streams(c);
@@ -397,6 +511,7 @@ static void *conn_thread(void *arg)
 		shutdown(c->fd, SHUT_RDWR);
 	pthread_join(t, NULL);
 out:
+	sigtimer_stop(&st);
 	close(c->fd);
 	c->fd = -1;
 	return NULL;
@@ -526,6 +641,7 @@ static int conn_prepare(struct conn *c, int fd, bool server)
 static int report(struct conn *conns, int n, const char *who)
 {
 	uint64_t sent = 0, received = 0;
+	char sig[40] = "";
 	int bad = 0;
 
 	for (int i = 0; i < n; i++) {
@@ -547,27 +663,62 @@ static int report(struct conn *conns, int n, const char *who)
 			close(c->pipe[1]);
 		}
 	}
-	printf("xfer: %s %s conns=%d failed=%d sent=%" PRIu64 " received=%" PRIu64 "\n",
-	       who, bad ? "FAIL" : "ok", n, bad, sent, received);
+	if (opt.signals)
+		snprintf(sig, sizeof(sig), " signals=%lu",
+			 atomic_load_explicit(&signals_seen, memory_order_relaxed));
+	printf("xfer: %s %s conns=%d failed=%d sent=%" PRIu64 " received=%" PRIu64
+	       "%s\n", who, bad ? "FAIL" : "ok", n, bad, sent, received, sig);
 	fflush(stdout);
 	return bad ? 1 : 0;
 }
 
-static int do_server(const char *addr)
+/*
+ * A listening socket on addr; with --epoll it is non-blocking, as an event
+ * loop's is (same-node acceleration reads the listener's O_NONBLOCK when a
+ * connection is established: docs/design.md).  -1 with errno on failure.
+ */
+static int listen_on(const char *addr, int backlog)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = parse_addr(addr, &ss);
-	static struct conn conns[XFER_MAX_CONNS];
-	int lfd, one = 1, served = 0, bad = 0;
+	int lfd, one = 1;
 
 	if (!len) {
-		fprintf(stderr, "xfer: bad address %s\n", addr);
-		return 2;
+		errno = EINVAL;
+		return -1;
 	}
-	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+				   (opt.epoll ? SOCK_NONBLOCK : 0), 0);
 	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lfd, (struct sockaddr *)&ss, len) || listen(lfd, 1024)) {
-		perror("xfer: listen");
+	    bind(lfd, (struct sockaddr *)&ss, len) || listen(lfd, backlog))
+		return -1;
+	return lfd;
+}
+
+/* The next connection of lfd: with --epoll non-blocking (accept4
+ * SOCK_NONBLOCK), waiting for it in poll(). */
+static int accept_one(int lfd)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC |
+						   (opt.epoll ? SOCK_NONBLOCK : 0));
+
+		if (fd >= 0 || (errno != EAGAIN && errno != EINTR))
+			return fd;
+		if (errno == EAGAIN && poll(&p, 1, -1) < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static int do_server(const char *addr)
+{
+	static struct conn conns[XFER_MAX_CONNS];
+	int lfd = listen_on(addr, 1024), served = 0, bad = 0;
+
+	if (lfd < 0) {
+		fprintf(stderr, "xfer: listen %s: %s\n", addr, strerror(errno));
 		return 2;
 	}
 	fprintf(stderr, "xfer: listening\n");
@@ -579,7 +730,7 @@ static int do_server(const char *addr)
 		if (batch > XFER_MAX_CONNS)
 			batch = XFER_MAX_CONNS;
 		for (int i = 0; i < batch; i++) {
-			int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+			int fd = accept_one(lfd);
 
 			if (fd < 0 || conn_prepare(&conns[i], fd, true)) {
 				perror("xfer: accept");
@@ -594,6 +745,38 @@ static int do_server(const char *addr)
 		served += batch;
 	}
 	return bad;
+}
+
+/*
+ * connect() as event loops do it (--epoll): the socket is non-blocking
+ * before connect() and stays so (same-node acceleration takes only sockets
+ * that are non-blocking when the connection is established).  Returns fd,
+ * or -1 with fd closed.
+ */
+static int connect_nonblocking(int fd, const struct sockaddr *to, socklen_t len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	socklen_t elen = sizeof(int);
+	int err = 0;
+
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) ||
+	    (connect(fd, to, len) && errno != EINPROGRESS))
+		goto fail;
+	while (poll(&p, 1, XFER_STALL_MS) < 0)
+		if (errno != EINTR)
+			goto fail;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen))
+		goto fail;
+	if (!(p.revents & POLLOUT) || err) {
+		errno = err ?: ETIMEDOUT;
+		goto fail;
+	}
+	return fd;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
 }
 
 static int dial(const char *addr)
@@ -619,6 +802,8 @@ static int dial(const char *addr)
 			return -1;
 		}
 	}
+	if (opt.epoll)
+		return connect_nonblocking(fd, (struct sockaddr *)&ss, len);
 	if (connect(fd, (struct sockaddr *)&ss, len)) {
 		close(fd);
 		return -1;
@@ -660,35 +845,175 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
+/* --- rr, bulk and sink: one socket, blocking or with its own epoll ------ */
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+/*
+ * A socket of the rr, bulk and sink paths.  ep < 0: blocking, and EAGAIN is
+ * a failure as everywhere in xfer.  ep >= 0 (--epoll): fd is O_NONBLOCK
+ * and registered, level-triggered, in ep for `events`, which sock_wait()
+ * changes only when asked for others; a wait longer than stall_ms (< 0:
+ * no limit) fails with ETIMEDOUT.
+ */
+struct sock {
+	int fd, ep, stall_ms;
+	uint32_t events;
+};
+
+/* Make s->fd non-blocking with an epoll instance of its own waiting for
+ * `events`.  0, or -1 and errno. */
+static int sock_nonblock(struct sock *s, uint32_t events, int stall_ms)
+{
+	struct epoll_event ev = { .events = events, .data.fd = s->fd };
+	int fl = fcntl(s->fd, F_GETFL);
+
+	if (fl < 0 || fcntl(s->fd, F_SETFL, fl | O_NONBLOCK))
+		return -1;
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (s->ep < 0)
+		return -1;
+	if (epoll_ctl(s->ep, EPOLL_CTL_ADD, s->fd, &ev)) {
+		int e = errno;
+
+		close(s->ep);
+		s->ep = -1;
+		errno = e;
+		return -1;
+	}
+	s->events = events;
+	s->stall_ms = stall_ms;
+	return 0;
+}
+
+/*
+ * --epoll: wait until s->fd is ready for `events`, or has an error or a
+ * hang-up (which the call after then reports).  EINTR waits on towards the
+ * same deadline.  0, or -1 and errno (ETIMEDOUT: nothing for stall_ms).
+ */
+static int sock_wait(struct sock *s, uint32_t events)
+{
+	uint64_t end = now_ns() + (uint64_t)(s->stall_ms > 0 ? s->stall_ms : 0) *
+					  1000000ull;
+	struct epoll_event ev = { .events = events, .data.fd = s->fd };
+
+	if (events != s->events) {
+		if (epoll_ctl(s->ep, EPOLL_CTL_MOD, s->fd, &ev))
+			return -1;
+		s->events = events;
+	}
+	for (;;) {
+		int ms = -1, k;
+
+		if (s->stall_ms >= 0) {
+			uint64_t now = now_ns();
+
+			if (now >= end) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+			ms = (int)((end - now + 999999) / 1000000);
+		}
+		k = epoll_wait(s->ep, &ev, 1, ms);
+		if (k > 0)
+			return 0;
+		if (k < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+/*
+ * One read of at most len bytes: > 0 read, 0 EOF, -1 and errno.  EINTR is
+ * retried; with --epoll every read comes after a wait for EPOLLIN, and
+ * EAGAIN waits again.
+ */
+static ssize_t sock_read(struct sock *s, void *buf, size_t len)
+{
+	for (;;) {
+		ssize_t r;
+
+		if (s->ep >= 0 && sock_wait(s, EPOLLIN))
+			return -1;
+		r = read(s->fd, buf, len);
+		if (r >= 0)
+			return r;
+		if (errno == EINTR || (errno == EAGAIN && s->ep >= 0))
+			continue;
+		return -1;
+	}
+}
+
+/* Exactly len bytes: 0, or -1 and errno (ECONNRESET: EOF came first). */
+static int sock_read_full(struct sock *s, void *buf, size_t len)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t r = sock_read(s, (char *)buf + got, len - got);
+
+		if (r <= 0) {
+			if (!r)
+				errno = ECONNRESET;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* All len bytes, across short writes and EINTR; with --epoll EAGAIN waits
+ * for EPOLLOUT.  0, or -1 and errno. */
+static int sock_write_all(struct sock *s, const void *buf, size_t len)
+{
+	for (size_t put = 0; put < len;) {
+		ssize_t r = write(s->fd, (const char *)buf + put, len - put);
+
+		if (r >= 0) {
+			put += (size_t)r;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN || s->ep < 0 || sock_wait(s, EPOLLOUT))
+			return -1;
+	}
+	return 0;
+}
+
+static void sock_close(struct sock *s)
+{
+	if (s->ep >= 0)
+		close(s->ep);
+	close(s->fd);
+	s->fd = s->ep = -1;
 }
 
 /*
  * rr: one connection, count round trips of one byte each way (the server
- * echoes in MODE_RR).  Prints p50, p99 and mean in microseconds.
+ * echoes in MODE_RR).  Prints p50, p99 and mean in microseconds.  With
+ * --epoll each round trip is a write (EPOLLOUT wait on EAGAIN), an
+ * epoll_wait for EPOLLIN and a read.
  */
 static int do_rr(const char *addr, long count)
 {
 	struct header h = { .magic = XFER_MAGIC, .mode = MODE_RR };
 	uint64_t *rtt = calloc((size_t)count, sizeof(*rtt)), sum = 0;
-	int fd = dial(addr), one = 1;
+	struct sock s = { .fd = dial(addr), .ep = -1 };
+	int one = 1;
 	char b = 'x';
 
-	if (fd < 0 || !rtt || write(fd, &h, sizeof(h)) != sizeof(h)) {
+	if (s.fd < 0 || !rtt || sock_write_all(&s, &h, sizeof(h)) ||
+	    (opt.epoll && sock_nonblock(&s, EPOLLIN, XFER_STALL_MS))) {
 		perror("xfer: rr");
 		return 2;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	for (long i = 0; i < count; i++) {
 		uint64_t t0 = now_ns();
+		ssize_t r = -1;
 
-		if (write(fd, &b, 1) != 1 || read(fd, &b, 1) != 1) {
-			perror("xfer: rr");
+		if (sock_write_all(&s, &b, 1) || (r = sock_read(&s, &b, 1)) != 1) {
+			if (r)
+				perror("xfer: rr");
+			else
+				fprintf(stderr, "xfer: rr: EOF after %ld round trips\n",
+					i);
 			return 1;
 		}
 		rtt[i] = now_ns() - t0;
@@ -698,22 +1023,24 @@ static int do_rr(const char *addr, long count)
 	printf("xfer: rr count=%ld p50_us=%.2f p99_us=%.2f mean_us=%.2f\n", count,
 	       rtt[count / 2] / 1e3, rtt[count * 99 / 100] / 1e3,
 	       (double)sum / (double)count / 1e3);
-	close(fd);
+	sock_close(&s);
 	free(rtt);
 	return 0;
 }
 
-/* bulk: one connection, seconds of one-way sends (server discards). */
+/* bulk: one connection, seconds of one-way sends (server discards).  With
+ * --epoll a send that finds the socket full waits for EPOLLOUT. */
 static int do_bulk(const char *addr, double seconds)
 {
 	struct header h = { .magic = XFER_MAGIC, .mode = MODE_TRANSFER,
 			    .bytes = UINT64_MAX / 2 };
 	struct conn c;
-	int fd = dial(addr);
+	struct sock s = { .fd = dial(addr), .ep = -1 };
 	uint64_t t0, t1;
 
-	if (fd < 0 || conn_prepare(&c, fd, false) ||
-	    write(fd, &h, sizeof(h)) != sizeof(h)) {
+	if (s.fd < 0 || conn_prepare(&c, s.fd, false) ||
+	    sock_write_all(&s, &h, sizeof(h)) ||
+	    (opt.epoll && sock_nonblock(&s, EPOLLOUT, XFER_STALL_MS))) {
 		perror("xfer: bulk");
 		return 2;
 	}
@@ -724,6 +1051,11 @@ static int do_bulk(const char *addr, double seconds)
 		for (int i = 0; i < 64; i++) {
 			ssize_t r = send_some(&c);
 
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 && errno == EAGAIN && s.ep >= 0 &&
+			    !sock_wait(&s, EPOLLOUT))
+				continue;
 			if (r < 0) {
 				printf("xfer: bulk FAIL %s\n", strerror(errno));
 				return 1;
@@ -734,45 +1066,73 @@ static int do_bulk(const char *addr, double seconds)
 	}
 	printf("xfer: bulk bytes=%" PRIu64 " seconds=%.3f gbit_s=%.2f\n", c.out.done,
 	       (double)(t1 - t0) / 1e9, (double)c.out.done * 8 / (double)(t1 - t0));
-	close(fd);
+	sock_close(&s);
 	return 0;
 }
 
-/* Server side of rr and bulk: echo bytes (rr) or discard them (bulk). */
+/*
+ * Server side of rr and bulk, a thread per connection: echo bytes (rr) or
+ * discard them (bulk) until EOF or an error.  Blocking: read and echo
+ * (with --signals under a SIGALRM timer).  --epoll (the socket came
+ * non-blocking from accept4): wait for EPOLLIN, read until EAGAIN.
+ */
 static void *serve_simple(void *arg)
 {
-	int fd = (int)(intptr_t)arg, one = 1;
+	struct sock s = { .fd = (int)(intptr_t)arg, .ep = -1 };
 	static __thread char buf[1 << 17];
+	struct sigtimer st;
 	struct header h;
+	size_t size;
 	ssize_t r;
+	int one = 1;
 
-	if (recv(fd, &h, sizeof(h), MSG_WAITALL) != sizeof(h))
+	if (sigtimer_start(&st)) {
+		perror("xfer: sink: timer_create");
 		goto out;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	while ((r = read(fd, buf, h.mode == MODE_RR ? 1 : sizeof(buf))) > 0)
-		if (h.mode == MODE_RR && write(fd, buf, (size_t)r) != r)
-			break;
+	}
+	if (opt.epoll && sock_nonblock(&s, EPOLLIN, -1))
+		goto out;
+	if (sock_read_full(&s, &h, sizeof(h)))
+		goto out;
+	setsockopt(s.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	size = h.mode == MODE_RR ? 1 : sizeof(buf);
+	if (s.ep < 0) {
+		while ((r = sock_read(&s, buf, size)) > 0)
+			if (h.mode == MODE_RR && sock_write_all(&s, buf, (size_t)r))
+				break;
+		goto out;
+	}
+	while (!sock_wait(&s, EPOLLIN)) {
+		while ((r = read(s.fd, buf, size)) != 0) {
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r < 0 && errno == EAGAIN)
+				break;
+			if (r < 0 || (h.mode == MODE_RR &&
+				      sock_write_all(&s, buf, (size_t)r)))
+				goto out;
+		}
+		if (!r)
+			break; /* EOF */
+	}
 out:
-	close(fd);
+	sigtimer_stop(&st);
+	sock_close(&s);
 	return NULL;
 }
 
-/* The server's accept loop when serving rr/bulk/transfer forever. */
+/* The sink's accept loop, forever: a serve_simple() thread per connection. */
 static int do_sink(const char *addr)
 {
-	struct sockaddr_storage ss;
-	socklen_t len = parse_addr(addr, &ss);
-	int lfd, one = 1;
+	int lfd = listen_on(addr, 128);
 
-	lfd = len ? socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0) : -1;
-	if (lfd < 0 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
-	    bind(lfd, (struct sockaddr *)&ss, len) || listen(lfd, 128)) {
+	if (lfd < 0) {
 		perror("xfer: sink");
 		return 2;
 	}
 	fprintf(stderr, "xfer: listening\n");
 	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = accept_one(lfd);
 		pthread_t t;
 
 		if (fd < 0)
@@ -790,11 +1150,12 @@ static void usage(void)
 		"usage: xfer server --listen ADDR:PORT [options]\n"
 		"       xfer sink   --listen ADDR:PORT     (rr and bulk peer)\n"
 		"       xfer client --connect ADDR:PORT --bytes N [--back N] [options]\n"
-		"       xfer rr     --connect ADDR:PORT --count N\n"
-		"       xfer bulk   --connect ADDR:PORT --seconds S [--send HOW]\n"
+		"       xfer rr     --connect ADDR:PORT --count N [--epoll]\n"
+		"       xfer bulk   --connect ADDR:PORT --seconds S [--send HOW] [--epoll]\n"
 		"options: --send write|send|sendmsg|writev|sendfile|splice --epoll\n"
 		"         --read-size N --peek --slow-us N --conns N --close-after N\n"
-		"         --reply-after-eof --no-shutdown --sequential --bind-port N\n");
+		"         --reply-after-eof --no-shutdown --sequential --bind-port N\n"
+		"         --signals\n");
 	exit(2);
 }
 
@@ -804,7 +1165,7 @@ int main(int argc, char **argv)
 					    "writev", "sendfile", "splice" };
 	enum { O_LISTEN = 256, O_CONNECT, O_BYTES, O_BACK, O_SEND, O_EPOLL,
 	       O_READ, O_PEEK, O_SLOW, O_CONNS, O_CLOSE, O_COUNT, O_SECONDS,
-	       O_REPLY, O_NOSHUT, O_SEQ, O_BIND };
+	       O_REPLY, O_NOSHUT, O_SEQ, O_BIND, O_SIGNALS };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -823,6 +1184,7 @@ int main(int argc, char **argv)
 		{ "no-shutdown", no_argument, NULL, O_NOSHUT },
 		{ "sequential", no_argument, NULL, O_SEQ },
 		{ "bind-port", required_argument, NULL, O_BIND },
+		{ "signals", no_argument, NULL, O_SIGNALS },
 		{}
 	};
 	const char *listen_at = NULL, *connect_to = NULL, *cmd;
@@ -860,11 +1222,24 @@ int main(int argc, char **argv)
 		case O_NOSHUT: opt.no_shutdown = true; break;
 		case O_SEQ: opt.sequential = true; break;
 		case O_BIND: opt.bind_port = atoi(optarg); break;
+		case O_SIGNALS: opt.signals = true; break;
 		default: usage();
 		}
 	}
 	if (!opt.read_size)
 		opt.read_size = 1;
+	if (opt.epoll)
+		opt.signals = false; /* no thread blocks in reads */
+	if (opt.signals) {
+		struct sigaction sa = { .sa_handler = on_sigalrm,
+					.sa_flags = SA_RESTART };
+
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(SIGALRM, &sa, NULL)) {
+			perror("xfer: sigaction");
+			return 2;
+		}
+	}
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	block_init();

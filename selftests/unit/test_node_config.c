@@ -57,7 +57,7 @@ WEFT_TEST(node_config_defaults_and_load)
 		"metricsPort: 15021\n"
 		"trustDomain: example.org\n"
 		"netnsDir: /var/run/netns\n"
-		"socketAcceleration: true\n"
+		"socketAcceleration: false\n"
 		"authorizeUdp: true\n";
 	struct node_config cfg;
 	char path[64], *text;
@@ -71,7 +71,7 @@ WEFT_TEST(node_config_defaults_and_load)
 	ASSERT_EQ(cfg.metrics_port, NODE_DEFAULT_METRICS_PORT, "port");
 	ASSERT_STREQ(cfg.trust_domain, NODE_DEFAULT_TRUST_DOMAIN, "td");
 	ASSERT_STREQ(cfg.netns_dir, "/run/netns", "netns dir");
-	ASSERT_FALSE(cfg.socket_acceleration, "socket acceleration is opt-in");
+	ASSERT_TRUE(cfg.socket_acceleration, "socket acceleration on by default");
 	ASSERT_FALSE(cfg.authorize_udp, "UDP not authorized, as in Istio");
 
 	if (!ASSERT_OK(load_node(good, &cfg, &text, path, sizeof(path)), "load"))
@@ -85,7 +85,7 @@ WEFT_TEST(node_config_defaults_and_load)
 	ASSERT_EQ(cfg.metrics_port, 15021, "metricsPort");
 	ASSERT_STREQ(cfg.trust_domain, "example.org", "trustDomain");
 	ASSERT_STREQ(cfg.netns_dir, "/var/run/netns", "netnsDir");
-	ASSERT_TRUE(cfg.socket_acceleration, "socketAcceleration");
+	ASSERT_FALSE(cfg.socket_acceleration, "socketAcceleration");
 	ASSERT_TRUE(cfg.authorize_udp, "authorizeUdp");
 
 	/* Partial files override only what they name; port 0 disables. */

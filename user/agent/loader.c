@@ -235,6 +235,26 @@ static void loader_accel_open(struct loader *l, const char *pin_dir)
 	err = loader_set_pins(l->accel->obj, pin_dir);
 	err = err ?: sock_accel__load(l->accel);
 	if (err) {
+		/* Without fexit (no BTF trampolines, or tracing not allowed)
+		 * the rest still works: blocking servers then leave the hash
+		 * at their first segment (docs/design.md). */
+		sock_accel__destroy(l->accel);
+		l->accel = sock_accel__open();
+		if (!l->accel) {
+			pr_warn("socket acceleration unavailable: %s\n",
+				strerror(errno));
+			return;
+		}
+		l->accel->rodata->accel_backlog_limit =
+			limit > ACCEL_BACKLOG_FLOOR ? limit : ACCEL_BACKLOG_FLOOR;
+		bpf_program__set_autoload(l->accel->progs.weft_accel_accept, false);
+		err = loader_set_pins(l->accel->obj, pin_dir);
+		err = err ?: sock_accel__load(l->accel);
+		if (!err)
+			pr_info("socket acceleration: no fexit/inet_accept on this kernel; "
+				"blocking servers leave the hash at their first segment\n");
+	}
+	if (err) {
 		pr_warn("socket acceleration unavailable: loading the sk_msg program: %s\n",
 			strerror(-err));
 		sock_accel__destroy(l->accel);
@@ -242,6 +262,43 @@ static void loader_accel_open(struct loader *l, const char *pin_dir)
 		return;
 	}
 	l->features.accel = true;
+}
+
+/*
+ * weft_accel_accept (fexit of inet_accept) takes a blocking socket out of
+ * the hash when it is accepted.  A tracing link cannot swap its program,
+ * so the new link is attached first and then replaces the pin: for a
+ * moment both programs run, and the second finds nothing left to do.
+ * Without it (a kernel without fexit) a blocking server socket leaves at
+ * its first segment instead, which docs/design.md describes: logged, not
+ * fatal.
+ */
+static void loader_accel_attach_accept(struct loader *l)
+{
+	struct bpf_link *link;
+	char path[PATH_MAX];
+	int err;
+
+	if (snprintf(path, sizeof(path), "%s/%s", l->pin_dir,
+		     WEFT_PIN_LINKS_DIR) >= (int)sizeof(path) ||
+	    sysfs_mkdir_p(path) ||
+	    datapath_pin_path(path, sizeof(path), l->pin_dir,
+			      WEFT_PIN_LINKS_DIR, "weft_accel_accept"))
+		return;
+	if (!bpf_program__autoload(l->accel->progs.weft_accel_accept))
+		return;
+	link = bpf_program__attach_trace(l->accel->progs.weft_accel_accept);
+	if (!link) {
+		pr_warn("socket acceleration: attaching fexit/inet_accept: %s; "
+			"blocking servers leave the hash at their first segment\n",
+			strerror(errno));
+		return;
+	}
+	unlink(path);
+	err = bpf_link__pin(link, path);
+	if (err)
+		pr_warn("pinning %s: %s\n", path, strerror(-err));
+	bpf_link__destroy(link); /* pinned: attachment outlives the fd */
 }
 
 /*
@@ -264,8 +321,10 @@ static int loader_accel_attach(struct loader *l)
 		err = -errno;
 		pr_warn("attaching weft_accel_msg to weft_accel_hash: %s\n",
 			strerror(-err));
+		return err;
 	}
-	return err;
+	loader_accel_attach_accept(l);
+	return 0;
 }
 
 /* The acceleration maps as sockops loaded them (it declares them all). */

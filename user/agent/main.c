@@ -67,7 +67,7 @@ static void usage(FILE *out)
 		"  -n, --node-name NAME\n"
 		"      --metrics-addr ADDR --metrics-port PORT (0: no listener)\n"
 		"      --socket-acceleration on|off  same-node socket acceleration\n"
-		"                          (default off; overrides socketAcceleration)\n"
+		"                          (default on; overrides socketAcceleration)\n"
 		"      --once              apply the config and exit; the datapath stays\n"
 		"      --check             validate the config and exit\n"
 		"      --uninstall         remove every pin and link under the pin dir\n"

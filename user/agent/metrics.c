@@ -462,16 +462,21 @@ static void render_accel(FILE *out, const struct accel_maps *am)
 		"weft_accel_messages_total %llu\n"
 		"# HELP weft_accel_bytes_total Bytes redirected to the peer socket.\n"
 		"# TYPE weft_accel_bytes_total counter\n"
-		"weft_accel_bytes_total %llu\n",
+		"weft_accel_bytes_total %llu\n"
+		"# HELP weft_accel_resumed_total Senders that went back from TCP to redirecting once their receiver had read every byte sent through TCP.\n"
+		"# TYPE weft_accel_resumed_total counter\n"
+		"weft_accel_resumed_total %llu\n",
 		enabled, accel_socks_count(am->socks),
 		(unsigned long long)sums[WEFT_ACCEL_SOCKETS_ADDED],
 		(unsigned long long)sums[WEFT_ACCEL_CONNECTIONS],
 		(unsigned long long)sums[WEFT_ACCEL_MESSAGES],
-		(unsigned long long)sums[WEFT_ACCEL_BYTES]);
+		(unsigned long long)sums[WEFT_ACCEL_BYTES],
+		(unsigned long long)sums[WEFT_ACCEL_RESUMED]);
 	render_accel_reasons(out, sums, "skip", "weft_accel_not_accelerated_total",
-			     "Sockets whose sends took TCP from the start, by reason.");
+			     "Sockets whose sends took TCP for good without having redirected, by reason.");
 	render_accel_reasons(out, sums, "fallback", "weft_accel_fallbacks_total",
-			     "Accelerated sockets that went back to TCP, by reason.");
+			     "Stretches of sends that took TCP on a connection that can redirect, by reason "
+			     "(backlog and peer_not_ready end when the receiver catches up, peer_gone is for good).");
 }
 
 int metrics_render(FILE *out, void *data)

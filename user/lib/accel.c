@@ -69,6 +69,9 @@ const char *accel_counter_name(unsigned int counter)
 		[WEFT_ACCEL_SKIP_EARLY_DATA] = "skip_early_data",
 		[WEFT_ACCEL_FALLBACK_BACKLOG] = "fallback_backlog",
 		[WEFT_ACCEL_FALLBACK_PEER_GONE] = "fallback_peer_gone",
+		[WEFT_ACCEL_SKIP_BLOCKING] = "skip_blocking",
+		[WEFT_ACCEL_FALLBACK_PEER_NOT_READY] = "fallback_peer_not_ready",
+		[WEFT_ACCEL_RESUMED] = "resumed",
 	};
 
 	return counter < WEFT_ACCEL__MAX && names[counter] ? names[counter]

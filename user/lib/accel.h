@@ -4,10 +4,10 @@
  * (kept apart from struct datapath_maps, so a datapath pinned before
  * acceleration existed still opens), its counters and its on/off switch.
  *
- *   <pin_dir>/maps_v2/weft_accel_hash    socket hash (key -> socket cookie)
- *   <pin_dir>/maps_v2/weft_accel_flows   key -> what the peer needs
- *   <pin_dir>/maps_v2/weft_accel_config  [0] = { enabled }
- *   <pin_dir>/maps_v2/weft_accel_stats   per-CPU, enum weft_accel_counter
+ *   <pin_dir>/maps_v3/weft_accel_hash    socket hash (key -> socket cookie)
+ *   <pin_dir>/maps_v3/weft_accel_flows   key -> what the peer needs
+ *   <pin_dir>/maps_v3/weft_accel_config  [0] = { enabled }
+ *   <pin_dir>/maps_v3/weft_accel_stats   per-CPU, enum weft_accel_counter
  */
 #ifndef WEFT_ACCEL_H
 #define WEFT_ACCEL_H

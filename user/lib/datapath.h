@@ -3,7 +3,7 @@
  * The installed datapath as seen from bpffs: where weftd pins its maps and
  * links, and how any weft binary opens or removes them.
  *
- *   <pin_dir>/maps_v2/<map name>    every map of every weft BPF object
+ *   <pin_dir>/maps_v3/<map name>    every map of every weft BPF object
  *   <pin_dir>/links/<prog name>  one bpf_link per attached program
  *
  * A link pin owns its attachment: removing the pin (with no process holding
@@ -58,7 +58,7 @@ extern const char *const datapath_map_names[];
 int datapath_maps_open(const char *pin_dir, struct datapath_maps *maps);
 void datapath_maps_close(struct datapath_maps *maps); /* accepts closed */
 
-/* "<pin_dir>/maps_v2/<name>" or "<pin_dir>/links/<name>" into buf. */
+/* "<pin_dir>/maps_v3/<name>" or "<pin_dir>/links/<name>" into buf. */
 int datapath_pin_path(char *buf, size_t len, const char *pin_dir,
 		      const char *subdir, const char *name);
 

@@ -35,7 +35,7 @@ void node_config_defaults(struct node_config *cfg)
 		 NODE_DEFAULT_TRUST_DOMAIN);
 	snprintf(cfg->netns_dir, sizeof(cfg->netns_dir), "%s",
 		 NODE_DEFAULT_NETNS_DIR);
-	cfg->socket_acceleration = false; /* opt-in: docs/design.md */
+	cfg->socket_acceleration = true; /* off: socketAcceleration: false */
 }
 
 /* Node names and trust domains: letters, digits, '.', '-', '_'. */

@@ -40,7 +40,7 @@ struct node_config {
 	char trust_domain[128];
 	/* Every entry is a served workload's network namespace (absolute). */
 	char netns_dir[PATH_MAX];
-	bool socket_acceleration; /* default false; live with SIGHUP */
+	bool socket_acceleration; /* default true; live with SIGHUP */
 	/* AuthorizationPolicy for UDP too (each datagram decided); Istio
 	 * authorizes TCP only, so off by default. */
 	bool authorize_udp;
