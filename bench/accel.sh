@@ -16,8 +16,9 @@
 # (build/tools/xfer rr: p50, p99, mean), client and server free to run on
 # any CPU, and again with both pinned to CPU 0 (no cross-CPU wake-up: on a
 # VM, waking an idle vCPU costs more than the datapath); and bulk
-# throughput of one connection (iperf3, receiver's rate) with 128 KiB
-# writes (iperf3's default) and with 16 KiB writes.  Rounds are
+# throughput of one connection (xfer bulk, sender's rate) with 128 KiB
+# and 16 KiB writes.  Every program is an event loop (--epoll): weft
+# accelerates only non-blocking sockets (docs/design.md).  Rounds are
 # interleaved, each starting one cell later; the report gives medians.
 # After each cell the weft_accel_* counters show which path was taken.
 #
@@ -59,7 +60,7 @@ done
 for f in "$XFER" "$WEFTD" "$WEFT"; do
 	[ -x "$f" ] || die "$f missing: run make bench-accel (or make all build/tools/xfer)"
 done
-for t in iperf3 jq ip nsenter; do
+for t in jq ip nsenter; do
 	command -v "$t" >/dev/null || die "$t missing: run make deps"
 done
 mkdir -p "$RAW"
@@ -107,12 +108,12 @@ accel_set() { # on|off: rewrite the node config, SIGHUP, wait for the log
 
 # Servers: the veth pair's in the cgroup (both ends managed), the
 # loopback ones outside it.
-sb_spawn "$RAW/accel-sink-srv.log" "$CG" "$SRV" "$XFER" sink --listen 10.201.1.1:7001
-sb_spawn "$RAW/accel-sink0-srv.log" "$CG" "$SRV" taskset -c 0 "$XFER" sink --listen 10.201.1.1:7002
-sb_spawn "$RAW/accel-iperf-srv.log" "$CG" "$SRV" iperf3 -s -B 10.201.1.1 -p 5201
-sb_spawn "$RAW/accel-sink-lo.log" - "$LO" "$XFER" sink --listen 127.0.0.1:7001
-sb_spawn "$RAW/accel-sink0-lo.log" - "$LO" taskset -c 0 "$XFER" sink --listen 127.0.0.1:7002
-sb_spawn "$RAW/accel-iperf-lo.log" - "$LO" iperf3 -s -B 127.0.0.1 -p 5201
+sb_spawn "$RAW/accel-sink-srv.log" "$CG" "$SRV" "$XFER" sink --epoll --listen 10.201.1.1:7001
+sb_spawn "$RAW/accel-sink0-srv.log" "$CG" "$SRV" taskset -c 0 "$XFER" sink --epoll --listen 10.201.1.1:7002
+sb_spawn "$RAW/accel-bulk-srv.log" "$CG" "$SRV" "$XFER" sink --epoll --listen 10.201.1.1:5201
+sb_spawn "$RAW/accel-sink-lo.log" - "$LO" "$XFER" sink --epoll --listen 127.0.0.1:7001
+sb_spawn "$RAW/accel-sink0-lo.log" - "$LO" taskset -c 0 "$XFER" sink --epoll --listen 127.0.0.1:7002
+sb_spawn "$RAW/accel-bulk-lo.log" - "$LO" "$XFER" sink --epoll --listen 127.0.0.1:5201
 sleep 1
 
 accel_json() {
@@ -136,31 +137,31 @@ run_cell() { # ROUND CELL
 	veth+accel) accel_set on ;;
 	esac
 	c0=$(accel_json)
-	rr=$(sb_exec "${C_CG[$cell]}" "${C_NS[$cell]}" "$XFER" rr \
+	rr=$(sb_exec "${C_CG[$cell]}" "${C_NS[$cell]}" "$XFER" rr --epoll \
 		--connect "${C_ADDR[$cell]}:7001" --count "$RR_COUNT") ||
 		die "$cell: xfer rr failed"
-	rr0=$(sb_exec "${C_CG[$cell]}" "${C_NS[$cell]}" taskset -c 0 "$XFER" rr \
+	rr0=$(sb_exec "${C_CG[$cell]}" "${C_NS[$cell]}" taskset -c 0 "$XFER" rr --epoll \
 		--connect "${C_ADDR[$cell]}:7002" --count "$RR_COUNT") ||
 		die "$cell: xfer rr (CPU 0) failed"
 	printf '%s\n%s (both on CPU 0)\n' "$rr" "$rr0" >"$RAW/accel-r$round-$cell-rr.txt"
 	p50cpu0=$(sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' <<<"$rr0")
-	for len in 128K 16K; do
-		sb_exec "${C_CG[$cell]}" "${C_NS[$cell]}" iperf3 -c "${C_ADDR[$cell]}" -p 5201 \
-			-t "$SECONDS_BULK" -l "$len" -J >"$RAW/accel-r$round-$cell-bulk$len.json" ||
-			die "$cell: iperf3 failed (see $RAW/accel-r$round-$cell-bulk$len.json)"
+	for len in 131072 16384; do
+		sb_exec "${C_CG[$cell]}" "${C_NS[$cell]}" "$XFER" bulk --epoll \
+			--connect "${C_ADDR[$cell]}:5201" --seconds "$SECONDS_BULK" \
+			--write-size "$len" >"$RAW/accel-r$round-$cell-bulk$len.txt" ||
+			die "$cell: xfer bulk failed (see $RAW/accel-r$round-$cell-bulk$len.txt)"
 	done
 	c1=$(accel_json)
 	p50=$(sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' <<<"$rr")
 	p99=$(sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' <<<"$rr")
 	mean=$(sed -n 's/.*mean_us=\([0-9.]*\).*/\1/p' <<<"$rr")
-	gbit=$(jq '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100' \
-		"$RAW/accel-r$round-$cell-bulk128K.json")
-	gbit16=$(jq '.end.sum_received.bits_per_second / 1e9 * 100 | round / 100' \
-		"$RAW/accel-r$round-$cell-bulk16K.json")
+	gbit=$(sed -n 's/.*gbit_s=\([0-9.]*\).*/\1/p' "$RAW/accel-r$round-$cell-bulk131072.txt")
+	gbit16=$(sed -n 's/.*gbit_s=\([0-9.]*\).*/\1/p' "$RAW/accel-r$round-$cell-bulk16384.txt")
 	conns=$(jq -n --argjson a "$c0" --argjson b "$c1" '$b.connections - $a.connections')
 	bytes=$(jq -n --argjson a "$c0" --argjson b "$c1" '$b.bytes - $a.bytes')
 	fb=$(jq -n --argjson a "$c0" --argjson b "$c1" \
 		'($b.fallback_backlog - $a.fallback_backlog) + ($b.fallback_peer_gone - $a.fallback_peer_gone)')
+	[ -n "$gbit" ] && [ -n "$gbit16" ] || die "$cell: no xfer bulk rate (see $RAW/accel-r$round-$cell-bulk*.txt)"
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$cell" "$p50" "$p99" \
 		"$mean" "$gbit" "$conns" "$bytes" "$fb" "$gbit16" "$p50cpu0" >>"$TSV"
 	printf '  %-11s rr p50 %6s us (CPU 0: %6s)  p99 %7s us  bulk %6s Gbit/s (16K writes %6s)  accelerated %s conns, %s bytes, %s fallbacks\n' \
@@ -182,7 +183,7 @@ RESULTS=$OUT/accel.md
 	echo "# Same-node socket acceleration"
 	echo
 	echo "$START, weft $(git rev-parse --short HEAD 2>/dev/null || echo unknown), kernel $(uname -r), $NCPU CPUs; loadavg $LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end."
-	echo "Medians of $ROUNDS round(s); rr: $RR_COUNT 1-byte round trips on one connection (xfer rr); bulk: iperf3, one connection, ${SECONDS_BULK} s, receiver's rate, 128 KiB and 16 KiB writes."
+	echo "Medians of $ROUNDS round(s); rr: $RR_COUNT 1-byte round trips on one connection (xfer rr); bulk: xfer bulk --epoll into xfer sink --epoll, one connection, ${SECONDS_BULK} s, sender's rate, 128 KiB and 16 KiB writes. Both programs are event loops (non-blocking sockets): weft accelerates only those (docs/design.md)."
 	echo
 	echo "| cell | rr p50 µs | × loopback | rr p99 µs | rr mean µs | rr p50 µs, one CPU | × loopback | bulk Gbit/s | × loopback | bulk 16K Gbit/s | × loopback | accelerated conns / bytes / fallbacks (last round) |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
@@ -209,7 +210,7 @@ RESULTS=$OUT/accel.md
 		}
 	}' "$TSV"
 	echo
-	echo "Raw: \`$RAW/accel-*\` (xfer rr lines, iperf3 JSON, weftd log, TSV)."
+	echo "Raw: \`$RAW/accel-*\` (xfer rr and bulk lines, weftd log, TSV)."
 } >"$RESULTS"
 echo
 cat "$RESULTS"

@@ -198,16 +198,21 @@ int weft_accel_msg(struct sk_msg_md *msg)
 	if (!self)
 		return SK_PASS;
 	redirecting = st->flags & WEFT_ACCEL_F_REDIRECTING;
-	if (accel_file_mode((struct sock *)self) == ACCEL_FILE_BLOCKING)
+	if (accel_own_file_mode(self) == ACCEL_FILE_BLOCKING)
 		return accel_leave(st, WEFT_ACCEL_SKIP_BLOCKING);
 	peer = bpf_map_lookup_elem(&weft_accel_flows, &st->peer);
 	if (!peer)
 		goto no_peer;
 	receiver = (struct sock *)peer->sk_addr;
 	/* Not accepted yet, or blocking (then it leaves the hash at our
-	 * segment, and our next send finds no peer). */
-	if (accel_file_mode(receiver) != ACCEL_FILE_NONBLOCKING)
-		return accel_via_tcp(st, WEFT_ACCEL_FALLBACK_PEER_NOT_READY);
+	 * segment, and our next send finds no peer).  Once seen ready it
+	 * stays a valid receiver: redirected data never wakes a reader
+	 * without data, whatever its file says later. */
+	if (!(st->flags & WEFT_ACCEL_F_PEER_READY)) {
+		if (accel_file_mode(receiver) != ACCEL_FILE_NONBLOCKING)
+			return accel_via_tcp(st, WEFT_ACCEL_FALLBACK_PEER_NOT_READY);
+		st->flags |= WEFT_ACCEL_F_PEER_READY;
+	}
 	if ((st->flags & WEFT_ACCEL_F_VIA_TCP) && !accel_caught_up(self, receiver))
 		return SK_PASS;
 	if (accel_peer_behind(peer))
@@ -261,7 +266,7 @@ int BPF_PROG(weft_accel_accept, struct socket *listener, struct socket *sock)
 		return 0;
 	st = bpf_sk_storage_get(&weft_accel_sock, sk, 0, 0);
 	if (!st || (st->flags & WEFT_ACCEL_F_TCP) ||
-	    accel_file_mode(sk) != ACCEL_FILE_BLOCKING)
+	    sock->file->f_flags & ACCEL_O_NONBLOCK)
 		return 0;
 	accel_leave_blocking(st);
 	return 0;

@@ -64,6 +64,19 @@ static __always_inline enum accel_file_mode accel_file_mode(const struct sock *s
 					  ACCEL_FILE_BLOCKING;
 }
 
+/* The same for a socket the program holds a BTF pointer to: direct
+ * (faulting-safe) loads instead of helper calls. */
+static __always_inline enum accel_file_mode accel_own_file_mode(struct tcp_sock *tp)
+{
+	struct socket *sock = tp->inet_conn.icsk_inet.sk.sk_socket;
+	struct file *file = sock ? sock->file : NULL;
+
+	if (!file)
+		return ACCEL_FILE_NONE;
+	return file->f_flags & ACCEL_O_NONBLOCK ? ACCEL_FILE_NONBLOCKING :
+						  ACCEL_FILE_BLOCKING;
+}
+
 /* Off until the agent has written its config (an empty map reads 0). */
 static __always_inline bool accel_enabled(void)
 {
@@ -176,8 +189,7 @@ static __always_inline bool accel_may_block(struct bpf_sock *sk, bool active)
 
 	if (active) {
 		tp = bpf_skc_to_tcp_sock(sk);
-		return !tp || accel_file_mode((struct sock *)tp) !=
-				      ACCEL_FILE_NONBLOCKING;
+		return !tp || accel_own_file_mode(tp) != ACCEL_FILE_NONBLOCKING;
 	}
 	l = bpf_sk_storage_get(&weft_accel_listener, sk, 0, 0);
 	return l && accel_file_mode((struct sock *)l->sk_addr) ==
@@ -352,7 +364,7 @@ static __always_inline void accel_sock_received(struct bpf_sock_ops *skops)
 	st = bpf_sk_storage_get(&weft_accel_sock, sk, 0, 0);
 	tp = bpf_skc_to_tcp_sock(sk);
 	if (!st || !tp || (st->flags & WEFT_ACCEL_F_TCP) ||
-	    accel_file_mode((struct sock *)tp) != ACCEL_FILE_BLOCKING)
+	    accel_own_file_mode(tp) != ACCEL_FILE_BLOCKING)
 		return;
 	accel_leave_blocking(st);
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags &

@@ -548,6 +548,9 @@ enum weft_accel_sock_flags {
 	 * every byte it sent through TCP, so no redirected byte overtakes
 	 * one that took TCP. */
 	WEFT_ACCEL_F_VIA_TCP = 1 << 4,
+	/* The peer socket was seen accepted and non-blocking: a valid
+	 * receiver from then on (bpf/sock_accel.bpf.c). */
+	WEFT_ACCEL_F_PEER_READY = 1 << 5,
 };
 
 /*

@@ -30,6 +30,7 @@
  *                    EPOLLOUT on EAGAIN, sink waits for EPOLLIN, reads
  *                    until EAGAIN and echoes (rr) or discards (bulk)
  *   --read-size N    bytes per read (default 65536; 1 for byte-wise reads)
+ *   --write-size N   bytes per send at most (default and maximum 262144)
  *   --peek           MSG_PEEK each read first and check the read matches
  *   --slow-us N      sleep N microseconds after every read (a slow reader)
  *   --conns N        client: connections at once; server: connections to
@@ -116,13 +117,14 @@ static struct {
 	enum send_how send;
 	bool epoll, peek;
 	size_t read_size;
+	size_t write_size;
 	long slow_us;
 	int conns;
 	uint64_t close_after;
 	bool reply_after_eof, no_shutdown, sequential;
 	bool signals; /* false with --epoll: only blocking threads get timers */
 	int bind_port;
-} opt = { .read_size = 65536, .conns = 1 };
+} opt = { .read_size = 65536, .write_size = XFER_CHUNK, .conns = 1 };
 
 static uint8_t *block;  /* XFER_BLOCK bytes, then XFER_CHUNK more (wrap) */
 static int block_fd = -1; /* memfd of the same bytes, for sendfile/splice */
@@ -273,13 +275,13 @@ static size_t stream_pos(const struct stream *s)
 	return (size_t)((s->offset + s->done) % XFER_BLOCK);
 }
 
-/* One send of at most XFER_CHUNK bytes; what send(2) would return. */
+/* One send of at most --write-size bytes; what send(2) would return. */
 static ssize_t send_some(struct conn *c)
 {
 	struct stream *s = &c->out;
 	size_t pos = stream_pos(s);
-	size_t n = s->total - s->done < XFER_CHUNK ? s->total - s->done :
-						     XFER_CHUNK;
+	size_t n = s->total - s->done < opt.write_size ? s->total - s->done :
+							 opt.write_size;
 	const uint8_t *p = block + pos;
 	ssize_t r;
 
@@ -1165,7 +1167,7 @@ int main(int argc, char **argv)
 					    "writev", "sendfile", "splice" };
 	enum { O_LISTEN = 256, O_CONNECT, O_BYTES, O_BACK, O_SEND, O_EPOLL,
 	       O_READ, O_PEEK, O_SLOW, O_CONNS, O_CLOSE, O_COUNT, O_SECONDS,
-	       O_REPLY, O_NOSHUT, O_SEQ, O_BIND, O_SIGNALS };
+	       O_REPLY, O_NOSHUT, O_SEQ, O_BIND, O_SIGNALS, O_WRITE };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "connect", required_argument, NULL, O_CONNECT },
@@ -1174,6 +1176,7 @@ int main(int argc, char **argv)
 		{ "send", required_argument, NULL, O_SEND },
 		{ "epoll", no_argument, NULL, O_EPOLL },
 		{ "read-size", required_argument, NULL, O_READ },
+		{ "write-size", required_argument, NULL, O_WRITE },
 		{ "peek", no_argument, NULL, O_PEEK },
 		{ "slow-us", required_argument, NULL, O_SLOW },
 		{ "conns", required_argument, NULL, O_CONNS },
@@ -1212,6 +1215,7 @@ int main(int argc, char **argv)
 			break;
 		case O_EPOLL: opt.epoll = true; break;
 		case O_READ: opt.read_size = strtoul(optarg, NULL, 0); break;
+		case O_WRITE: opt.write_size = strtoul(optarg, NULL, 0); break;
 		case O_PEEK: opt.peek = true; break;
 		case O_SLOW: opt.slow_us = strtol(optarg, NULL, 0); break;
 		case O_CONNS: opt.conns = atoi(optarg); break;
@@ -1228,6 +1232,8 @@ int main(int argc, char **argv)
 	}
 	if (!opt.read_size)
 		opt.read_size = 1;
+	if (!opt.write_size || opt.write_size > XFER_CHUNK)
+		opt.write_size = XFER_CHUNK;
 	if (opt.epoll)
 		opt.signals = false; /* no thread blocks in reads */
 	if (opt.signals) {
