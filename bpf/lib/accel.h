@@ -175,32 +175,39 @@ static __always_inline void accel_sock_listen(struct bpf_sock_ops *skops)
 }
 
 /*
- * At ESTABLISHED: whether the socket's reads may block.  The active end's
- * own file says; the passive end has none yet, so its listener's says
- * (event loops make both non-blocking; a thread-per-connection server
- * both blocking).  A listener from before the agent attached is unknown:
- * the socket joins, and leaves when accept() makes it blocking
- * (weft_accel_accept, or at its first segment: bpf/sock_accel.bpf.c).
+ * At ESTABLISHED: why the socket may not join because its reads could
+ * block, or WEFT_ACCEL__MAX when they cannot.  The active end's own file
+ * says; the passive end has none yet, so its listener's says (event loops
+ * make both non-blocking; a thread-per-connection server both blocking).
+ * A listener from before the agent attached is unknown: the socket stays
+ * out, since a blocking reader could already be waiting in recv() by the
+ * time it could leave on a kernel without fexit (docs/design.md).
  */
-static __always_inline bool accel_may_block(struct bpf_sock *sk, bool active)
+static __always_inline enum weft_accel_counter
+accel_blocking_reason(struct bpf_sock *sk, bool active)
 {
 	struct weft_accel_listener *l;
 	struct tcp_sock *tp;
 
 	if (active) {
 		tp = bpf_skc_to_tcp_sock(sk);
-		return !tp || accel_own_file_mode(tp) != ACCEL_FILE_NONBLOCKING;
+		return tp && accel_own_file_mode(tp) == ACCEL_FILE_NONBLOCKING ?
+			       WEFT_ACCEL__MAX :
+			       WEFT_ACCEL_SKIP_BLOCKING;
 	}
 	l = bpf_sk_storage_get(&weft_accel_listener, sk, 0, 0);
-	return l && accel_file_mode((struct sock *)l->sk_addr) ==
-			    ACCEL_FILE_BLOCKING;
+	if (!l)
+		return WEFT_ACCEL_SKIP_LISTENER_UNKNOWN;
+	return accel_file_mode((struct sock *)l->sk_addr) == ACCEL_FILE_NONBLOCKING ?
+		       WEFT_ACCEL__MAX :
+		       WEFT_ACCEL_SKIP_BLOCKING;
 }
 
 /*
  * ACTIVE_ and PASSIVE_ESTABLISHED_CB: put the socket in the hash unless
  * acceleration is off, the socket already sent payload through TCP (TCP
  * Fast Open data in the SYN: a redirected byte must never overtake one
- * that took the TCP path), its reads may block (accel_may_block()), or it
+ * that took the TCP path), its reads may block (accel_blocking_reason()), or it
  * is the passive end of a connection whose active end is not in the hash.
  * Nothing is redirected to a passive socket before accept() gave it a
  * non-blocking file (bpf/sock_accel.bpf.c).  A socket that fails to enter
@@ -213,6 +220,7 @@ static __always_inline void accel_sock_established(struct bpf_sock_ops *skops,
 {
 	struct weft_accel_key own = {}, peer = {};
 	struct weft_accel_flow flow = {};
+	enum weft_accel_counter why;
 	struct weft_accel_sock *st;
 	struct bpf_sock *sk;
 	long err;
@@ -228,8 +236,9 @@ static __always_inline void accel_sock_established(struct bpf_sock_ops *skops,
 	sk = skops->sk;
 	if (!sk)
 		return;
-	if (accel_may_block(sk, active)) {
-		accel_count(WEFT_ACCEL_SKIP_BLOCKING);
+	why = accel_blocking_reason(sk, active);
+	if (why != WEFT_ACCEL__MAX) {
+		accel_count(why);
 		return;
 	}
 	accel_keys(skops, &own, &peer);

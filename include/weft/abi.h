@@ -595,6 +595,10 @@ enum weft_accel_counter {
 	/* A sender went back from TCP to redirecting: its receiver had read
 	 * every byte sent through TCP. */
 	WEFT_ACCEL_RESUMED,
+	/* A passive socket whose listener was listening before the agent
+	 * attached: whether accept() makes it blocking is unknown, so it
+	 * stays out (docs/design.md). */
+	WEFT_ACCEL_SKIP_LISTENER_UNKNOWN,
 	WEFT_ACCEL__MAX,
 };
 

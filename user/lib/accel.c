@@ -72,6 +72,7 @@ const char *accel_counter_name(unsigned int counter)
 		[WEFT_ACCEL_SKIP_BLOCKING] = "skip_blocking",
 		[WEFT_ACCEL_FALLBACK_PEER_NOT_READY] = "fallback_peer_not_ready",
 		[WEFT_ACCEL_RESUMED] = "resumed",
+		[WEFT_ACCEL_SKIP_LISTENER_UNKNOWN] = "skip_listener_unknown",
 	};
 
 	return counter < WEFT_ACCEL__MAX && names[counter] ? names[counter]
