@@ -242,6 +242,13 @@ static __always_inline void accel_sock_established(struct bpf_sock_ops *skops,
 		return;
 	}
 	accel_keys(skops, &own, &peer);
+	/* A client joins only when it dialled a workload of this node (or
+	 * loopback): elsewhere there is no peer socket to redirect to. */
+	if (active && !accel_addr_is_loopback(&own.remote) &&
+	    !bpf_map_lookup_elem(&weft_node_addrs, &own.remote)) {
+		accel_count(WEFT_ACCEL_SKIP_PEER_UNMANAGED);
+		return;
+	}
 	/* The active end is in the hash before the passive end gets here
 	 * (SYN-ACK before the final ACK): without it the peer is not ours,
 	 * and a socket that would only ever use TCP stays out of the hash. */

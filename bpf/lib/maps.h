@@ -169,6 +169,14 @@ struct {
 	__type(value, struct weft_netns_addrs);
 } weft_netns SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, WEFT_MAX_NODE_ADDRS);
+	__type(key, union weft_addr);
+	__type(value, __u32);
+} weft_node_addrs SEC(".maps");
+
 /* --- userspace-only metadata, pinned with BTF for the CLI and bpftool --- */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

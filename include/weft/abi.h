@@ -419,6 +419,17 @@ struct weft_netns_addrs {
 #define WEFT_NETNS_F_IP6 0x2u
 
 /*
+ * weft_node_addrs: hash, workload address (IPv4-mapped or IPv6) -> 1, for
+ * the namespaces of weft_netns that a process of the served cgroup lives
+ * in: the managed workloads of this node.  Same-node
+ * acceleration lets a client socket into its socket hash only when it
+ * connected to one of them (or to loopback): a connection to anywhere
+ * else can have no peer socket here, and joining and leaving the hash
+ * would cost it a few microseconds.
+ */
+#define WEFT_MAX_NODE_ADDRS (2 * WEFT_MAX_NETNS)
+
+/*
  * Metadata maps: written by the agent, never read by BPF.  They let the CLI
  * and `bpftool map dump` name what the datapath maps only number.
  *   weft_service_meta: hash, __u32 service_id -> struct weft_service_meta

@@ -86,11 +86,45 @@ static bool accel_prepare(struct accel_env *e, bool enabled)
 	return true;
 }
 
-/* accel_prepare(), then weftd started. */
+/*
+ * Each host gets a process of the agent's cgroup for the whole test, as a
+ * pod has its pause container: that makes its addresses a managed
+ * workload's (weft_node_addrs), which a client must dial to enter the
+ * socket hash.  Waits until weftd's namespace scan published all four.
+ */
+static bool accel_pods_up(struct accel_env *e)
+{
+	const struct sb_place *at[] = { &e->client_in, &e->web_in };
+	char path[PATH_MAX];
+	struct sb_proc pause;
+	struct sb_result r = {};
+	bool ok;
+
+	for (int i = 0; i < 2; i++)
+		if (!ASSERT_OK(sb_spawn(&pause, at[i], i ? "pause-web" : "pause-client",
+					SB_ARGV("sleep", "100000")),
+			       "pause process"))
+			return false;
+	if (!ASSERT_OK(datapath_pin_path(path, sizeof(path), e->agent.pin_dir,
+					 WEFT_PIN_MAPS_DIR, "weft_node_addrs"),
+		       "pin path"))
+		return false;
+	ok = SB_WAIT_UNTIL((sb_result_free(&r),
+			    sb_run(&r, NULL, NULL, 10000,
+				   SB_ARGV("bpftool", "-j", "map", "dump", "pinned",
+					   path)) == 0 &&
+				    sb_json_count(r.out, "key") >= 4),
+			   10000);
+	sb_result_free(&r);
+	return ASSERT_TRUE(ok, "both hosts' addresses in weft_node_addrs");
+}
+
+/* accel_prepare(), then weftd started and the hosts' pause processes up. */
 static bool accel_up(struct accel_env *e, bool enabled)
 {
 	return accel_prepare(e, enabled) &&
-	       ASSERT_OK(sb_agent_start(&e->agent, NULL), "weftd start");
+	       ASSERT_OK(sb_agent_start(&e->agent, NULL), "weftd start") &&
+	       accel_pods_up(e);
 }
 
 static bool accel_read(struct accel_env *e, struct accel_counts *n)
@@ -938,7 +972,7 @@ WEFT_E2E_TEST(e2e_accel_blocking_server_from_before_the_agent)
 	if (!xfer_server(&e, &srv, &e.web_in, WEB_ADDR,
 			 SB_ARGV("--conns", "3")) ||
 	    !ASSERT_OK(sb_agent_start(&e.agent, NULL), "weftd start") ||
-	    !accel_read(&e, &before))
+	    !accel_pods_up(&e) || !accel_read(&e, &before))
 		goto out;
 	xfer_client(&e, &r, &e.client_in, WEB_ADDR,
 		    SB_ARGV("--epoll", "--conns", "3", "--bytes", "3000000",

@@ -125,6 +125,8 @@ static const struct map_def map_defs[] = {
 	{ "weft_policy_ident_meta", BPF_MAP_TYPE_HASH, sizeof(__u32),
 	  sizeof(struct weft_policy_ident_meta), 16, BPF_F_NO_PREALLOC,
 	  "__u32", "weft_policy_ident_meta" },
+	{ "weft_node_addrs", BPF_MAP_TYPE_HASH, sizeof(union weft_addr),
+	  sizeof(__u32), 16, BPF_F_NO_PREALLOC, "weft_addr", "__u32" },
 };
 #define NMAPS (sizeof(map_defs) / sizeof(map_defs[0]))
 

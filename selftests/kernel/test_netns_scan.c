@@ -115,6 +115,16 @@ static void check_entry(int fd, __u64 cookie, const char *ip4, const char *ip6)
 	ASSERT_TRUE(!memcmp(&want, &got, sizeof(want)), ip4);
 }
 
+/* weft_node_addrs has ip (or has not). */
+static void check_node_addr(int fd, const char *ip, bool present)
+{
+	union weft_addr key = {};
+	__u32 v;
+
+	weft_addr_parse(ip, &key);
+	ASSERT_EQ(bpf_map_lookup_elem(fd, &key, &v) == 0, present, ip);
+}
+
 static int sleep_forever(void *arg)
 {
 	(void)arg;
@@ -128,7 +138,7 @@ static bool scan_finds_only(struct netns_scan *s, __u64 cookie)
 	const struct netns_workload *ws;
 	size_t n;
 
-	if (netns_scan_run(s, -1))
+	if (netns_scan_run(s, -1, -1))
 		return false;
 	ws = netns_scan_workloads(s, &n);
 	return n == 1 && ws[0].cookie == cookie;
@@ -145,7 +155,7 @@ WEFT_KERNEL_TEST(netns_scan)
 	struct sb_proc proc;
 	__u64 ca, cb, cbare, stale = 12345;
 	struct stat st;
-	int err, fd;
+	int err, fd, addrs_fd;
 
 	err = sb_init();
 	if (err == -EPERM) {
@@ -162,6 +172,7 @@ WEFT_KERNEL_TEST(netns_scan)
 	    !ASSERT_OK(loader_open(cgroup, pin_dir, &l), "loader_open"))
 		goto out;
 	fd = loader_maps(l)->netns;
+	addrs_fd = loader_maps(l)->node_addrs;
 	ca = cookie_of(a.netns);
 	cb = cookie_of(b.netns);
 	cbare = cookie_of(bare);
@@ -174,9 +185,11 @@ WEFT_KERNEL_TEST(netns_scan)
 	    !ASSERT_OK(bpf_map_update_elem(fd, &stale, &(struct weft_netns_addrs){
 						   .flags = WEFT_NETNS_F_IP4 },
 					   BPF_ANY), "stale entry") ||
-	    !ASSERT_OK(netns_scan_run(s, fd), "scan"))
+	    !ASSERT_OK(netns_scan_run(s, fd, addrs_fd), "scan"))
 		goto out;
 	ASSERT_EQ(map_count(fd), 2, "a and b only");
+	ASSERT_EQ(map_count(addrs_fd), 0,
+		  "weft_node_addrs: none, no process of the cgroup in them");
 	check_entry(fd, ca, "10.201.2.1", "fd00:201::2:1");
 	check_entry(fd, cb, "10.201.2.2", NULL);
 	ASSERT_TRUE(bpf_map_lookup_elem(fd, &stale, &(struct weft_netns_addrs){}),
@@ -189,7 +202,7 @@ WEFT_KERNEL_TEST(netns_scan)
 					   "v0")), "addr") ||
 	    !ASSERT_OK(sb_ip(bare, SB_ARGV("link", "set", "v0", "up")), "up") ||
 	    !ASSERT_OK(sb_ip(NULL, SB_ARGV("netns", "del", b.netns)), "del b") ||
-	    !ASSERT_OK(netns_scan_run(s, fd), "rescan"))
+	    !ASSERT_OK(netns_scan_run(s, fd, addrs_fd), "rescan"))
 		goto out;
 	ASSERT_EQ(map_count(fd), 2, "a and bare");
 	check_entry(fd, ca, "10.201.2.1", "fd00:201::2:1");
@@ -206,6 +219,14 @@ WEFT_KERNEL_TEST(netns_scan)
 		goto out;
 	ASSERT_TRUE(SB_WAIT_UNTIL(scan_finds_only(by_cgroup, ca), 5000),
 		    "the sleeper's namespace, only");
+	/* Both scanners together, as weftd runs one: a's addresses are the
+	 * managed workload's, in weft_node_addrs; bare's are not. */
+	if (ASSERT_OK(netns_scan_run(by_cgroup, fd, addrs_fd), "publish")) {
+		ASSERT_EQ(map_count(addrs_fd), 2, "weft_node_addrs: a's two");
+		check_node_addr(addrs_fd, "10.201.2.1", true);
+		check_node_addr(addrs_fd, "fd00:201::2:1", true);
+		check_node_addr(addrs_fd, "10.201.2.3", false);
+	}
 	if (ASSERT_OK(stat(cgroup, &st) ? -errno : 0, "stat cgroup"))
 		ASSERT_TRUE(netns_scan_serves_cgroup(by_cgroup, st.st_ino),
 			    "serves its cgroup");
@@ -419,7 +440,7 @@ WEFT_KERNEL_TEST(conn_sweep)
 	opts.name_prefix = prefix;
 	opts.cgroup = cgroup;
 	if (!ASSERT_OK(netns_scan_new(&opts, &s), "scanner") ||
-	    !ASSERT_OK(netns_scan_run(s, -1), "scan"))
+	    !ASSERT_OK(netns_scan_run(s, -1, -1), "scan"))
 		goto out;
 	ASSERT_EQ(conn_sweep_run(&cs, s, &ps, &res), 2, "closed");
 	ASSERT_EQ(res.closed, 2, "closed (result)");

@@ -269,6 +269,7 @@ static const struct map_layout {
 	LAYOUT(policy_meta, BPF_MAP_TYPE_HASH, __u32, struct weft_policy_meta),
 	LAYOUT(policy_ident_meta, BPF_MAP_TYPE_HASH, __u32,
 	       struct weft_policy_ident_meta),
+	LAYOUT(node_addrs, BPF_MAP_TYPE_HASH, union weft_addr, __u32),
 #undef LAYOUT
 };
 

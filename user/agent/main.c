@@ -343,6 +343,7 @@ static int agent_run(struct agent *a)
 	uint64_t reload_at = 0, gc_at = 0, netns_at = 0;
 	uint64_t applied = a->metrics.reloads;
 	int netns_map = loader_maps(a->loader)->netns;
+	int node_addrs_map = loader_maps(a->loader)->node_addrs;
 	sigset_t set;
 	int sfd, wfd, nfd = -1, err = 0;
 
@@ -379,7 +380,7 @@ static int agent_run(struct agent *a)
 
 		if (a->metrics.reloads != applied) { /* a config was applied */
 			applied = a->metrics.reloads;
-			netns_scan_run(a->netns, netns_map);
+			netns_scan_run(a->netns, netns_map, node_addrs_map);
 			agent_sweep(a);
 		}
 		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -411,7 +412,7 @@ static int agent_run(struct agent *a)
 		    netns_at > now + RELOAD_QUIET_MS) /* entries come, go */
 			netns_at = now + RELOAD_QUIET_MS;
 		if (now >= netns_at) {
-			netns_scan_run(a->netns, netns_map);
+			netns_scan_run(a->netns, netns_map, node_addrs_map);
 			netns_at = now + NETNS_SCAN_MS;
 		}
 		server_expire(&a->server);
@@ -592,7 +593,8 @@ int main(int argc, char **argv)
 					   .cgroup = a.cgroup };
 	err = err ?: netns_scan_new(&served, &a.netns);
 	if (!err)
-		netns_scan_run(a.netns, loader_maps(a.loader)->netns);
+		netns_scan_run(a.netns, loader_maps(a.loader)->netns,
+			       loader_maps(a.loader)->node_addrs);
 	err = err ?: loader_attach(a.loader);
 	if (!err)
 		pr_info("node %s: datapath attached to %s, pinned under %s\n",

@@ -51,6 +51,7 @@ struct found {
 	ino_t ino;
 	size_t order;
 	char *path;
+	bool in_cgroup; /* found through a process of the served cgroup */
 };
 
 struct listing {
@@ -79,21 +80,24 @@ static void listing_free(struct listing *l)
 /* Add path when it is a namespace file (a netns_dir entry whose mount is
  * not there yet is a plain file: skipped until it is). */
 static int listing_add(const struct netns_scan *s, struct listing *l,
-		       const char *path)
+		       const char *path, bool in_cgroup)
 {
 	struct stat st;
 	char *copy;
 
 	if (stat(path, &st) || st.st_dev != s->nsfs_dev)
 		return 0;
-	if (l->n && l->v[l->n - 1].ino == st.st_ino)
-		return 0; /* the processes of a cgroup mostly share one */
+	if (l->n && l->v[l->n - 1].ino == st.st_ino) {
+		/* the processes of a cgroup mostly share one */
+		l->v[l->n - 1].in_cgroup |= in_cgroup;
+		return 0;
+	}
 	if (vec_reserve((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v)))
 		return -ENOMEM;
 	copy = strdup(path);
 	if (!copy)
 		return -ENOMEM;
-	l->v[l->n] = (struct found){ st.st_ino, l->n, copy };
+	l->v[l->n] = (struct found){ st.st_ino, l->n, copy, in_cgroup };
 	l->n++;
 	return 0;
 }
@@ -119,7 +123,7 @@ static int list_netns_dir(const struct netns_scan *s, struct listing *l)
 		if (snprintf(path, sizeof(path), "%s/%s", s->netns_dir,
 			     d->d_name) >= (int)sizeof(path))
 			continue;
-		err = listing_add(s, l, path);
+		err = listing_add(s, l, path, false);
 	}
 	closedir(dp);
 	return err;
@@ -142,7 +146,7 @@ static int list_cgroup_procs(const struct netns_scan *s, struct listing *l,
 		char path[32];
 
 		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-		err = listing_add(s, l, path);
+		err = listing_add(s, l, path, true);
 	}
 	fclose(f);
 	return err;
@@ -225,8 +229,10 @@ static int scan_merge(struct netns_scan *s, struct listing *l)
 	for (size_t i = 0; i < l->n; i++) {
 		struct found *f = &l->v[i];
 
-		if (n && next[n - 1].ino == f->ino)
+		if (n && next[n - 1].ino == f->ino) {
+			next[n - 1].in_cgroup |= f->in_cgroup;
 			continue;
+		}
 		while (old < s->nws && s->ws[old].ino < f->ino)
 			free(s->ws[old++].path);
 		if (old < s->nws && s->ws[old].ino == f->ino) {
@@ -235,6 +241,7 @@ static int scan_merge(struct netns_scan *s, struct listing *l)
 		} else {
 			next[n] = (struct netns_workload){ .ino = f->ino };
 		}
+		next[n].in_cgroup = f->in_cgroup;
 		next[n++].path = f->path;
 		f->path = NULL;
 	}
@@ -363,11 +370,46 @@ static bool published(const struct netns_workload *w)
 	return w->cookie && w->addrs.flags;
 }
 
+/*
+ * Delete every key of the map that is not in want (nwant keys of key_size
+ * bytes, sorted by cmp).  The keys are collected first: deleting while
+ * walking restarts the walk.  Returns how many went, or -ENOMEM.
+ */
+static int remove_unwanted(int fd, const void *want, size_t nwant,
+			   size_t key_size, int (*cmp)(const void *, const void *),
+			   size_t max_entries, const char *what)
+{
+	unsigned char key[16], *gone = NULL;
+	size_t ngone = 0, cap = 0;
+	const void *prev = NULL;
+	int err = 0;
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	for (size_t i = 0; i <= max_entries * 2 &&
+			   !bpf_map_get_next_key(fd, prev, key); i++) {
+		if (!nwant || !bsearch(key, want, nwant, key_size, cmp)) {
+			if (vec_reserve((void **)&gone, &cap, ngone + 1, key_size)) {
+				err = -ENOMEM;
+				break;
+			}
+			memcpy(gone + ngone++ * key_size, key, key_size);
+		}
+		prev = key;
+	}
+	for (size_t i = 0; i < ngone; i++)
+		map_remove(fd, gone + i * key_size);
+	if (ngone)
+		pr_debug("%s: %zu entries gone\n", what, ngone);
+	free(gone);
+	return err ?: (int)ngone;
+}
+
 static int publish(const struct netns_scan *s, int fd)
 {
-	__u64 *want = NULL, *have = NULL, key, *prev = NULL;
-	size_t nwant = 0, nhave = 0, cap = 0;
-	int err = 0, changed = 0;
+	size_t nwant = 0;
+	__u64 *want;
+	int err = 0, changed = 0, n;
 
 	want = calloc(s->nws ? s->nws : 1, sizeof(*want));
 	if (!want)
@@ -391,31 +433,60 @@ static int publish(const struct netns_scan *s, int fd)
 	}
 	if (nwant)
 		qsort(want, nwant, sizeof(*want), u64_cmp);
-	/* Collect first: deleting while walking the keys restarts the walk. */
-	for (size_t i = 0; i <= WEFT_MAX_NETNS * 2 &&
-			   !bpf_map_get_next_key(fd, prev, &key); i++) {
-		if (!nwant || !bsearch(&key, want, nwant, sizeof(*want), u64_cmp)) {
-			if (vec_reserve((void **)&have, &cap, nhave + 1,
-					sizeof(*have))) {
-				err = -ENOMEM;
-				break;
-			}
-			have[nhave++] = key;
-		}
-		prev = &key;
-	}
-	for (size_t i = 0; i < nhave; i++) {
-		pr_debug("weft_netns: cookie %llu gone\n",
-			 (unsigned long long)have[i]);
-		map_remove(fd, &have[i]);
-		changed++;
-	}
+	n = remove_unwanted(fd, want, nwant, sizeof(*want), u64_cmp,
+			    WEFT_MAX_NETNS, "weft_netns");
+	if (n < 0)
+		err = n;
+	else
+		changed += n;
 	if (changed)
 		pr_info("workload namespaces: %zu served, %zu with a cookie and an address in weft_netns (%d changed)\n",
 			s->nws, nwant, changed);
 	free(want);
-	free(have);
 	return err;
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(union weft_addr));
+}
+
+/*
+ * weft_node_addrs: exactly the addresses of the published namespaces that
+ * a process of the served cgroup lives in, the managed workloads (abi.h
+ * says what for).  Written after weft_netns; a stale address is harmless
+ * while it lasts (a client to it joins the hash and leaves at its first
+ * send).
+ */
+static int publish_node_addrs(const struct netns_scan *s, int fd)
+{
+	union weft_addr *want;
+	const __u32 one = 1;
+	size_t nwant = 0;
+	int err = 0, n;
+
+	want = calloc(2 * (s->nws ? s->nws : 1), sizeof(*want));
+	if (!want)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->nws; i++) {
+		const struct netns_workload *w = &s->ws[i];
+
+		if (!published(w) || !w->in_cgroup)
+			continue;
+		if (w->addrs.flags & WEFT_NETNS_F_IP4)
+			want[nwant++] = w->addrs.ip4;
+		if (w->addrs.flags & WEFT_NETNS_F_IP6)
+			want[nwant++] = w->addrs.ip6;
+	}
+	for (size_t i = 0; i < nwant; i++)
+		if (map_write(fd, &want[i], &one, "weft_node_addrs"))
+			err = err ?: -EIO;
+	if (nwant)
+		qsort(want, nwant, sizeof(*want), addr_cmp);
+	n = remove_unwanted(fd, want, nwant, sizeof(*want), addr_cmp,
+			    WEFT_MAX_NODE_ADDRS, "weft_node_addrs");
+	free(want);
+	return n < 0 ? n : err;
 }
 
 /* ---- the scanner ---------------------------------------------------------- */
@@ -505,8 +576,10 @@ static void scan_visit(struct netns_scan *s)
 	}
 }
 
-int netns_scan_run(struct netns_scan *s, int map_fd)
+int netns_scan_run(struct netns_scan *s, int map_fd, int node_addrs_fd)
 {
+	int published_err;
+
 	struct listing l = {};
 	int err = 0;
 
@@ -527,7 +600,9 @@ int netns_scan_run(struct netns_scan *s, int map_fd)
 		return err;
 	}
 	scan_visit(s);
-	return map_fd >= 0 ? publish(s, map_fd) : 0;
+	published_err = map_fd >= 0 ? publish(s, map_fd) : 0;
+	err = node_addrs_fd >= 0 ? publish_node_addrs(s, node_addrs_fd) : 0;
+	return published_err ?: err;
 }
 
 const struct netns_workload *netns_scan_workloads(const struct netns_scan *s,

@@ -53,6 +53,7 @@ struct netns_workload {
 	__u64 cookie;    /* SO_NETNS_COOKIE; 0 when unknown */
 	struct weft_netns_addrs addrs; /* flags 0: no global address */
 	uint64_t visited_ms; /* CLOCK_MONOTONIC of the last visit; 0: never */
+	bool in_cgroup;  /* a process of the served cgroup lives in it */
 };
 
 struct netns_scan;
@@ -66,11 +67,13 @@ void netns_scan_free(struct netns_scan *s); /* accepts NULL */
  * the top), forget the ones that are gone.  A namespace that cannot be
  * entered is skipped with a debug message.  Then, when map_fd >= 0, make
  * weft_netns hold exactly the namespaces with a cookie and at least one
- * global address: add or update those, delete every other cookie.
+ * global address: add or update those, delete every other cookie; and
+ * when node_addrs_fd >= 0, make weft_node_addrs hold exactly the
+ * addresses of those a process of the served cgroup lives in.
  * Returns 0, or a negative errno (logged; the previous list stays on
  * -ENOMEM).
  */
-int netns_scan_run(struct netns_scan *s, int map_fd);
+int netns_scan_run(struct netns_scan *s, int map_fd, int node_addrs_fd);
 
 /* The served namespaces found by the last scan, sorted by inode. */
 const struct netns_workload *netns_scan_workloads(const struct netns_scan *s,

@@ -46,7 +46,7 @@ const char *const datapath_map_names[] = {
 	"weft_policy_dst",    "weft_policy_ident",   "weft_policy_src_ident",
 	"weft_policy_src_net", "weft_policy_verdict", "weft_policy_config",
 	"weft_policy_stats",  "weft_policy_events",  "weft_netns",
-	"weft_policy_meta",   "weft_policy_ident_meta",
+	"weft_policy_meta",   "weft_policy_ident_meta", "weft_node_addrs",
 	NULL,
 };
 

@@ -45,6 +45,7 @@ struct datapath_maps {
 	int netns;            /* weft_netns */
 	int policy_meta;
 	int policy_ident_meta;
+	int node_addrs;       /* weft_node_addrs */
 };
 
 /* Map names in struct datapath_maps order; NULL-terminated. */
