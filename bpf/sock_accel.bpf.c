@@ -52,6 +52,11 @@ const volatile __u64 accel_backlog_limit = 64 << 20;
  * back: tcp_rmem's default receive buffer. */
 #define ACCEL_PRESSURE_UNREAD (128 << 10)
 
+/* The receiver's backlog is read once per this many redirected bytes (the
+ * reads cost a tenth of a small send), so the bound can be passed by at
+ * most this much. */
+#define ACCEL_BACKLOG_CHECK_BYTES (256 << 10)
+
 /* For good: the peer is gone, or this socket is leaving the hash. */
 static __always_inline int accel_fall_back(struct weft_accel_sock *st,
 					   enum weft_accel_counter why)
@@ -188,6 +193,8 @@ int weft_accel_msg(struct sk_msg_md *msg)
 	struct sock *receiver;
 	struct tcp_sock *self;
 	bool redirecting;
+	/* ctx fields read once, with plain loads (ACCEL_CTX_READ says why) */
+	__u32 size = ACCEL_CTX_READ(msg->size);
 
 	if (!sk)
 		return SK_PASS;
@@ -215,17 +222,22 @@ int weft_accel_msg(struct sk_msg_md *msg)
 	}
 	if ((st->flags & WEFT_ACCEL_F_VIA_TCP) && !accel_caught_up(self, receiver))
 		return SK_PASS;
-	if (accel_peer_behind(peer))
-		return accel_via_tcp(st, WEFT_ACCEL_FALLBACK_BACKLOG);
-	/* Announce the bytes, then check the peer still takes them. */
-	__sync_fetch_and_add(&peer->received_bytes, msg->size);
-	if (__sync_fetch_and_add(&peer->closed, 0) ||
+	if (st->unchecked_bytes + size > ACCEL_BACKLOG_CHECK_BYTES) {
+		if (accel_peer_behind(peer))
+			return accel_via_tcp(st, WEFT_ACCEL_FALLBACK_BACKLOG);
+		st->unchecked_bytes = 0;
+	}
+	/* Announce the bytes, then check the peer still takes them (the
+	 * fetching add is a full barrier: the load cannot pass it). */
+	__sync_fetch_and_add(&peer->received_bytes, size);
+	if (*(volatile __u32 *)&peer->closed ||
 	    bpf_msg_redirect_hash(msg, &weft_accel_hash, &st->peer,
 				  BPF_F_INGRESS) != SK_PASS) {
-		__sync_fetch_and_sub(&peer->received_bytes, msg->size);
+		__sync_fetch_and_sub(&peer->received_bytes, size);
 		goto no_peer;
 	}
-	st->sent_bytes += msg->size;
+	st->sent_bytes += size;
+	st->unchecked_bytes += size;
 	if (st->flags & WEFT_ACCEL_F_VIA_TCP) {
 		st->flags &= ~WEFT_ACCEL_F_VIA_TCP;
 		if (redirecting)
@@ -236,7 +248,7 @@ int weft_accel_msg(struct sk_msg_md *msg)
 		accel_count_connection(st, peer);
 	}
 	accel_count(WEFT_ACCEL_MESSAGES);
-	accel_count_n(WEFT_ACCEL_BYTES, msg->size);
+	accel_count_n(WEFT_ACCEL_BYTES, size);
 	return SK_PASS;
 
 no_peer: /* not managed here, not established yet, or closed since */

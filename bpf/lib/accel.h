@@ -271,6 +271,7 @@ static __always_inline void accel_sock_established(struct bpf_sock_ops *skops,
 	st->peer = peer;
 	st->flags = active ? WEFT_ACCEL_F_ACTIVE : 0;
 	st->sent_bytes = 0;
+	st->unchecked_bytes = 0;
 	/* The flow entry first: a peer that finds us in the hash finds it. */
 	flow.sk_addr = (__u64)sk;
 	err = bpf_map_update_elem(&weft_accel_flows, &own, &flow, BPF_NOEXIST);

@@ -514,6 +514,8 @@ struct weft_accel_sock {
 	__u32 flags;                /* enum weft_accel_sock_flags */
 	__u32 pad;
 	__u64 sent_bytes;           /* redirected to the peer */
+	__u64 unchecked_bytes;      /* redirected since the peer's backlog
+				     * was last read */
 };
 
 /*
