@@ -171,10 +171,15 @@ static bool accel_wait_connection(struct accel_env *e,
 {
 	struct accel_counts now = {};
 
-	return ASSERT_TRUE(SB_WAIT_UNTIL(accel_read(e, &now) &&
-					 grew(before, &now, WEFT_ACCEL_CONNECTIONS) > 0,
-					 20000),
-			   "the in-flight connection is accelerated");
+	if (ASSERT_TRUE(SB_WAIT_UNTIL(accel_read(e, &now) &&
+					      grew(before, &now, WEFT_ACCEL_CONNECTIONS) > 0,
+				      20000),
+			"the in-flight connection is accelerated"))
+		return true;
+	for (unsigned int i = 0; i < WEFT_ACCEL__MAX; i++)
+		printf("%s: accel %s +%lld\n", test_name(), accel_counter_name(i),
+		       now.c[i] - before->c[i]);
+	return false;
 }
 
 /* Start `xfer server --listen addr ARGS...` at `at`; waits until it listens. */
@@ -992,6 +997,98 @@ WEFT_E2E_TEST(e2e_accel_blocking_server_from_before_the_agent)
 		  "the clients left at their first send");
 	ASSERT_EQ(grew(&before, &after, WEFT_ACCEL_BYTES), 0,
 		  "nothing redirected to or from a blocking socket");
+	accel_assert_empty(&e);
+out:
+	ASSERT_EQ(sb_teardown(), 0, "teardown left nothing");
+}
+
+/* Write `text` as the agent's config file `name`; true once applied. */
+static bool accel_config_apply(struct accel_env *e, const char *name,
+			       const char *text)
+{
+	long long gen = sb_agent_generation(&e->agent);
+
+	return ASSERT_OK(sb_agent_write_config(&e->agent, name, text),
+			 "config write") &&
+	       ASSERT_TRUE(SB_WAIT_UNTIL(sb_agent_generation(&e->agent) > gen,
+					 5000),
+			   "config applied");
+}
+
+static const char accel_web_pod[] =
+	"apiVersion: v1\n"
+	"kind: Pod\n"
+	"metadata: {name: web-1, namespace: default, labels: {app: web}}\n"
+	"spec: {serviceAccountName: web, containers: [{name: c}]}\n"
+	"status: {phase: Running, podIP: 10.201.1.1}\n";
+
+static const char accel_deny_xfer[] =
+	"apiVersion: security.istio.io/v1\n"
+	"kind: AuthorizationPolicy\n"
+	"metadata: {name: deny-xfer, namespace: default}\n"
+	"spec:\n"
+	"  selector: {matchLabels: {app: web}}\n"
+	"  action: DENY\n"
+	"  rules: [{to: [{operation: {ports: [\"7001\"]}}]}]\n";
+
+/*
+ * Policy and acceleration together: an accelerated connection that a new
+ * DENY covers is reset by the agent like any other (its data never passes
+ * the ingress program, so only the sweep can end it), its sockets leave
+ * the hash, and the next connect() is refused before any socket joins.
+ */
+WEFT_E2E_TEST(e2e_accel_new_deny_resets_accelerated)
+{
+	/* the server streams to a slow client: redirected from its first
+	 * byte (it sends only once accepted) */
+	const char *argv[] = { NULL, "client", "--connect", WEB_ADDR, "--epoll",
+			       "--no-shutdown", "--slow-us", "200", "--bytes", "100",
+			       "--back", "4000000000", NULL };
+	struct accel_counts before, after;
+	struct sb_proc srv, cli;
+	struct sb_result r = {};
+	struct accel_env e;
+	char *log;
+
+	if (!accel_up(&e, true) ||
+	    !accel_config_apply(&e, "accel-pod.yaml", accel_web_pod) ||
+	    !accel_read(&e, &before))
+		goto out;
+	argv[0] = e.xfer;
+	if (!xfer_server(&e, &srv, &e.web_in, WEB_ADDR,
+			 SB_ARGV("--epoll", "--no-shutdown")) ||
+	    !ASSERT_OK(sb_spawn(&cli, &e.client_in, "xfer-denied", argv),
+		       "client in flight") ||
+	    !accel_wait_connection(&e, &before))
+		goto out;
+	if (!accel_config_apply(&e, "accel-deny.yaml", accel_deny_xfer))
+		goto out;
+	/* applied, then swept (a reload may be counted before it) */
+	ASSERT_TRUE(SB_WAIT_UNTIL(agent_log_has(&e, 0, "policy: closed 1 "), 10000),
+		    "the agent closed one connection");
+	ASSERT_EQ(sb_proc_wait_exit(&cli, 10000), 1,
+		  "the accelerated transfer ends: reset by the agent");
+	log = sb_proc_log(&cli);
+	ASSERT_TRUE(log && (strstr(log, "Connection reset") ||
+			    strstr(log, "EOF after")),
+		    "reset (or EOF once the redirected bytes ran out)");
+	free(log);
+	sb_proc_wait_exit(&srv, 10000);
+	xfer_client(&e, &r, &e.client_in, WEB_ADDR,
+		    SB_ARGV("--epoll", "--bytes", "10", "--back", "10"));
+	ASSERT_TRUE(r.status != 0 && strstr(r.err, "Permission denied"),
+		    "a new connection: EACCES at connect()");
+	sb_result_free(&r);
+	if (!accel_read(&e, &after))
+		goto out;
+	accel_log_growth(&before, &after);
+	ASSERT_EQ(grew(&before, &after, WEFT_ACCEL_CONNECTIONS), 1,
+		  "only the first connection was accelerated");
+	if (ASSERT_EQ(sb_agent_http(&r, &e.agent, "/metrics"), 200, "scrape"))
+		ASSERT_EQ(sb_prom_sum(r.out, "weft_policy_connections_closed_total",
+				      NULL),
+			  1, "one open connection closed, counted");
+	sb_result_free(&r);
 	accel_assert_empty(&e);
 out:
 	ASSERT_EQ(sb_teardown(), 0, "teardown left nothing");

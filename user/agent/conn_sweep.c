@@ -18,10 +18,12 @@
 #include "policy.h"
 #include "vec.h"
 
-/* What the dump asks for: listeners tell which ports are inbound. */
+/* What the dump asks for: listeners tell which ports are inbound; a
+ * server that half-closed (FIN_WAIT1/2) may still be receiving. */
 #define SWEEP_STATES                                              \
 	((1u << TCP_LISTEN) | (1u << TCP_ESTABLISHED) |           \
-	 (1u << TCP_CLOSE_WAIT))
+	 (1u << TCP_CLOSE_WAIT) | (1u << TCP_FIN_WAIT1) |         \
+	 (1u << TCP_FIN_WAIT2))
 /* Sockets kept per namespace and family; beyond, the rest is not judged
  * in this sweep (logged). */
 #define SWEEP_SOCKETS_MAX (1u << 20)
