@@ -107,11 +107,15 @@ function m(peer, load, what,    k) {
 	return (k in vals) ? median(vals[k]) : "nan"
 }
 
-function throughput(    l, p, load, peer, rps, d_rps, cpu, d_cpu, per_req) {
+function load_heading(load) {
+	printf "\n### %s\n\n", load == "keepalive" ? "Keep-alive (one connection, many requests)" : \
+		"New connection per request (Connection: close)"
+}
+
+function throughput(    l, p, load, peer, rps, d_rps, cpu, d_cpu, req) {
 	for (l = 1; l <= nloads; l++) {
 		load = loads[l]
-		printf "\n### %s\n\n", load == "keepalive" ? "Keep-alive (one connection, many requests)" : \
-			"New connection per request (Connection: close)"
+		load_heading(load)
 		print "| peer | req/s | × direct | req/s min–max | p50 ms | × direct | p99 ms | × direct | CPU busy % | × direct | CPU µs/req | errors |"
 		print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 		d_rps = m("direct", load, "rps"); d_cpu = m("direct", load, "cpu")
@@ -119,14 +123,14 @@ function throughput(    l, p, load, peer, rps, d_rps, cpu, d_cpu, per_req) {
 			peer = peers[p]
 			if (!((peer SUBSEP load SUBSEP "rps") in vals)) continue
 			rps = m(peer, load, "rps"); cpu = m(peer, load, "cpu")
-			per_req = (rps == "nan" || rps + 0 == 0) ? "n/a" : sprintf("%.0f", cpu / 100 * ncpu * 1e6 / rps)
+			req = per_req(peer, load)
 			printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", peer,
 				rps == "nan" ? "n/a" : sprintf("%.0f", rps), ratio(rps, d_rps),
 				sprintf("%.0f–%.0f", minof(vals[peer SUBSEP load SUBSEP "rps"]), maxof(vals[peer SUBSEP load SUBSEP "rps"])),
 				ms(m(peer, load, "p50")), ratio(m(peer, load, "p50"), m("direct", load, "p50")),
 				ms(m(peer, load, "p99")), ratio(m(peer, load, "p99"), m("direct", load, "p99")),
 				cpu == "nan" ? "n/a" : sprintf("%.1f", cpu), ratio(cpu, d_cpu),
-				per_req, m(peer, load, "err")
+				req == "nan" ? "n/a" : sprintf("%.0f", req), m(peer, load, "err")
 		}
 	}
 }
@@ -177,8 +181,7 @@ function per_req(peer, load,    rps, cpu) {
 function policy(    l, p, load, peer, rps, b_rps, b_req, req, last) {
 	for (l = 1; l <= nloads; l++) {
 		load = loads[l]
-		printf "\n### %s\n\n", load == "keepalive" ? "Keep-alive (one connection, many requests)" : \
-			"New connection per request (Connection: close)"
+		load_heading(load)
 		print "| rules | req/s | × 0 rules | req/s min–max | p50 ms | × 0 rules | p99 ms | × 0 rules | CPU µs/req | × 0 rules | errors |"
 		print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 		b_rps = m(base, load, "rps"); b_req = per_req(base, load)

@@ -66,7 +66,7 @@ struct {
 /* The ports, and for TCP whether this is a SYN, of the transport header
  * at offset off (kept in *l4_off). */
 static __always_inline int l4_read(struct __sk_buff *skb, __u32 off,
-				   struct policy_conn *c, bool *first,
+				   struct weft_policy_conn *c, bool *first,
 				   __u32 *l4_off)
 {
 	__be16 ports[2];
@@ -89,7 +89,7 @@ static __always_inline int l4_read(struct __sk_buff *skb, __u32 off,
 }
 
 static __always_inline int parse_v4(struct __sk_buff *skb,
-				    struct policy_conn *c, bool *first,
+				    struct weft_policy_conn *c, bool *first,
 				    __u32 *l4_off)
 {
 	struct iphdr ip;
@@ -109,7 +109,7 @@ static __always_inline int parse_v4(struct __sk_buff *skb,
 }
 
 static __always_inline int parse_v6(struct __sk_buff *skb,
-				    struct policy_conn *c, bool *first,
+				    struct weft_policy_conn *c, bool *first,
 				    __u32 *l4_off)
 {
 	struct ipv6hdr ip;
@@ -153,7 +153,7 @@ static __always_inline int parse_v6(struct __sk_buff *skb,
 /* Has this denied SYN (TCP header at l4_off) been seen, and accounted
  * for, before?  Records it when not. */
 static __always_inline bool syn_seen_before(struct __sk_buff *skb,
-					    const struct policy_conn *c,
+					    const struct weft_policy_conn *c,
 					    __u32 l4_off)
 {
 	struct denied_syn key = {
@@ -176,7 +176,7 @@ SEC("cgroup_skb/ingress")
 int weft_policy_ingress(struct __sk_buff *skb)
 {
 	const struct weft_policy_config *cfg = policy_config();
-	struct policy_conn c = { .point = WEFT_POLICY_POINT_INBOUND };
+	struct weft_policy_conn c = { .point = WEFT_POLICY_POINT_INBOUND };
 	__u32 identity = WEFT_POLICY_IDENTITY_UNKNOWN;
 	struct weft_policy_verdict v;
 	bool first = false;

@@ -57,7 +57,7 @@ static __always_inline bool sock_policy_allows(struct bpf_sock_addr *ctx,
 {
 	const struct weft_policy_config *cfg = policy_config();
 	struct weft_netns_addrs *ns;
-	struct policy_conn c = { .point = WEFT_POLICY_POINT_CONNECT };
+	struct weft_policy_conn c = { .point = WEFT_POLICY_POINT_CONNECT };
 	__u64 cookie;
 
 	if (!policy_active(cfg, (__u8)proto))

@@ -361,18 +361,33 @@ static __always_inline void accel_leave_blocking(struct weft_accel_sock *st)
 	}
 }
 
+/* Whether anything was ever redirected to the socket (then it can no
+ * longer leave the hash: leaving would drop unread data). */
+static __always_inline bool accel_received_any(const struct weft_accel_sock *st)
+{
+	struct weft_accel_flow *flow;
+	struct weft_accel_key own;
+
+	accel_key_reverse(&st->peer, &own);
+	flow = bpf_map_lookup_elem(&weft_accel_flows, &own);
+	return !flow || __sync_fetch_and_add(&flow->received_bytes, 0);
+}
+
 /*
- * PARSE_HDR_OPT_CB, for every segment the socket receives while in the
- * hash: a socket whose file turned out blocking (a passive socket once
- * accepted, or one made blocking after connect()) leaves the hash, unless
- * something was redirected to it (leaving would drop unread data; nothing
- * is redirected to a blocking receiver, so only a socket made blocking
- * after it received redirected data stays: docs/design.md).  A socket not
- * accepted yet, or non-blocking, is looked at again at its next segment.
+ * PARSE_HDR_OPT_CB, for the segments the socket receives while it may
+ * still have to leave the hash: a socket whose file turned out blocking (a
+ * passive socket once accepted, or one made blocking after connect())
+ * leaves, unless something was redirected to it (leaving would drop unread
+ * data; nothing is redirected to a blocking receiver, so only a socket made
+ * blocking after it received redirected data stays: docs/design.md).  A
+ * socket not accepted yet, or non-blocking with nothing redirected to it
+ * yet, is looked at again at its next segment; any other is decided, and
+ * the callback goes off (it would run for every segment otherwise).
  */
 static __always_inline void accel_sock_received(struct bpf_sock_ops *skops)
 {
 	struct bpf_sock *sk = skops->sk;
+	enum accel_file_mode mode;
 	struct weft_accel_sock *st;
 	struct tcp_sock *tp;
 
@@ -380,10 +395,17 @@ static __always_inline void accel_sock_received(struct bpf_sock_ops *skops)
 		return;
 	st = bpf_sk_storage_get(&weft_accel_sock, sk, 0, 0);
 	tp = bpf_skc_to_tcp_sock(sk);
-	if (!st || !tp || (st->flags & WEFT_ACCEL_F_TCP) ||
-	    accel_own_file_mode(tp) != ACCEL_FILE_BLOCKING)
+	if (!st || !tp)
 		return;
-	accel_leave_blocking(st);
+	if (!(st->flags & WEFT_ACCEL_F_TCP)) {
+		mode = accel_own_file_mode(tp);
+		if (mode == ACCEL_FILE_NONE)
+			return;
+		if (mode == ACCEL_FILE_BLOCKING)
+			accel_leave_blocking(st);
+		else if (!accel_received_any(st))
+			return;
+	}
 	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags &
 						 ~BPF_SOCK_OPS_PARSE_ALL_HDR_OPT_CB_FLAG);
 }

@@ -16,16 +16,6 @@
 #include "counters.h"
 #include "maps.h"
 
-/* One connection as the policy sees it. */
-struct policy_conn {
-	union weft_addr src;
-	union weft_addr dst;
-	__be16 sport;
-	__be16 dport;
-	__u8 proto;
-	__u8 point;          /* enum weft_policy_point */
-};
-
 static __always_inline const struct weft_policy_config *policy_config(void)
 {
 	__u32 zero = 0;
@@ -56,7 +46,7 @@ static __always_inline bool policy_active(const struct weft_policy_config *cfg,
  * workloads without policy), true with *out filled otherwise.
  */
 static __always_inline bool policy_decide(const struct weft_policy_config *cfg,
-					  const struct policy_conn *c,
+					  const struct weft_policy_conn *c,
 					  struct weft_policy_verdict *out,
 					  __u32 *identity)
 {
@@ -132,7 +122,7 @@ static __always_inline void policy_count(__u32 policy, __u8 point,
 		counter_inc(WEFT_CNT_POLICY_STATS_FULL);
 }
 
-static __always_inline void policy_event(const struct policy_conn *c,
+static __always_inline void policy_event(const struct weft_policy_conn *c,
 					 const struct weft_policy_verdict *v,
 					 __u32 identity, __u64 cgroup_id)
 {
@@ -145,13 +135,7 @@ static __always_inline void policy_event(const struct policy_conn *c,
 	}
 	e->ktime_ns = bpf_ktime_get_ns();
 	e->cgroup_id = cgroup_id;
-	e->src = c->src;
-	e->dst = c->dst;
-	e->sport = c->sport;
-	e->dport = c->dport;
-	e->proto = c->proto;
-	e->point = c->point;
-	e->pad0[0] = e->pad0[1] = 0;
+	e->conn = *c;
 	e->verdict = *v;
 	e->src_identity = identity;
 	e->pad1 = 0;
@@ -163,7 +147,7 @@ static __always_inline void policy_event(const struct policy_conn *c,
  * reason, an AUDIT match once more under the audit policy; denies and
  * audits also go to weft_policy_events.
  */
-static __always_inline void policy_account(const struct policy_conn *c,
+static __always_inline void policy_account(const struct weft_policy_conn *c,
 					   const struct weft_policy_verdict *v,
 					   __u32 identity, __u64 cgroup_id)
 {
@@ -178,7 +162,7 @@ static __always_inline void policy_account(const struct policy_conn *c,
 /* Decide and account for c.  Returns the action (ALLOW when no policy
  * applies: nothing is counted then). */
 static __always_inline int policy_check(const struct weft_policy_config *cfg,
-					const struct policy_conn *c,
+					const struct weft_policy_conn *c,
 					__u64 cgroup_id)
 {
 	struct weft_policy_verdict v;

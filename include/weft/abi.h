@@ -383,20 +383,26 @@ struct weft_policy_ident_meta {
 	char principal[192]; /* <trust domain>/ns/<ns>/sa/<sa> */
 };
 
-/*
- * weft_policy_events: ring buffer of deny and audit decisions, read by
- * `weft monitor`.  Addresses as in weft_addr; ports network order.
- */
-struct weft_policy_event {
-	__u64 ktime_ns;     /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
-	__u64 cgroup_id;    /* cgroup of the local socket */
+/* One connection as policy decides it.  Addresses as in weft_addr; ports
+ * network order. */
+struct weft_policy_conn {
 	union weft_addr src;
 	union weft_addr dst;
 	__be16 sport;
 	__be16 dport;
 	__u8 proto;
 	__u8 point;         /* enum weft_policy_point */
-	__u8 pad0[2];
+	__u8 pad[2];
+};
+
+/*
+ * weft_policy_events: ring buffer of deny and audit decisions, read by
+ * `weft monitor`.
+ */
+struct weft_policy_event {
+	__u64 ktime_ns;     /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
+	__u64 cgroup_id;    /* cgroup of the local socket */
+	struct weft_policy_conn conn;
 	struct weft_policy_verdict verdict;
 	__u32 src_identity; /* tagged; weft_policy_ident_meta names it */
 	__u32 pad1;

@@ -1006,13 +1006,8 @@ out:
 static bool accel_config_apply(struct accel_env *e, const char *name,
 			       const char *text)
 {
-	long long gen = sb_agent_generation(&e->agent);
-
-	return ASSERT_OK(sb_agent_write_config(&e->agent, name, text),
-			 "config write") &&
-	       ASSERT_TRUE(SB_WAIT_UNTIL(sb_agent_generation(&e->agent) > gen,
-					 5000),
-			   "config applied");
+	return ASSERT_OK(sb_agent_apply_config(&e->agent, name, text, 5000),
+			 "config applied");
 }
 
 static const char accel_web_pod[] =

@@ -402,15 +402,9 @@ out:
 /* Bump the generation by writing `text` as authz-policies.yaml. */
 static bool az_policies_write(struct az_env *e, const char *text)
 {
-	long long gen = sb_agent_generation(&e->agent);
-	long deadline = sb_now_ms() + 5000;
-
-	if (!ASSERT_OK(sb_agent_write_config(&e->agent, "authz-policies.yaml",
-					     text), "write policies"))
-		return false;
-	while (sb_agent_generation(&e->agent) <= gen && sb_now_ms() < deadline)
-		sb_sleep_ms(20);
-	return ASSERT_GE(sb_agent_generation(&e->agent), gen + 1, "applied");
+	return ASSERT_OK(sb_agent_apply_config(&e->agent, "authz-policies.yaml",
+					       text, 5000),
+			 "policies applied");
 }
 
 struct az_hold {

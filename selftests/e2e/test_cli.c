@@ -2174,27 +2174,27 @@ static void monitor_events(struct weft_policy_event ev[3], char *when,
 	for (int i = 0; i < 3; i++) {
 		ev[i].ktime_ns = (__u64)((long long)secs * 1000000000ll +
 					 500000000ll - offset);
-		ev[i].proto = IPPROTO_TCP;
+		ev[i].conn.proto = IPPROTO_TCP;
 		ev[i].verdict.policy = ev[i].verdict.rule = WEFT_POLICY_NONE;
 		ev[i].verdict.audit_policy = WEFT_POLICY_NONE;
 		ev[i].verdict.audit_rule = WEFT_POLICY_NONE;
 	}
-	addr_v4(&ev[0].src, "10.20.0.5");
-	addr_v4(&ev[0].dst, "10.10.1.2");
-	ev[0].sport = htons(43210);
-	ev[0].dport = htons(8080);
-	ev[0].point = WEFT_POLICY_POINT_INBOUND;
+	addr_v4(&ev[0].conn.src, "10.20.0.5");
+	addr_v4(&ev[0].conn.dst, "10.10.1.2");
+	ev[0].conn.sport = htons(43210);
+	ev[0].conn.dport = htons(8080);
+	ev[0].conn.point = WEFT_POLICY_POINT_INBOUND;
 	ev[0].verdict.action = WEFT_POLICY_ACTION_DENY;
 	ev[0].verdict.reason = WEFT_POLICY_REASON_DENY_MATCH;
 	ev[0].verdict.policy = 1;
 	ev[0].verdict.rule = 0;
 	ev[0].src_identity = FIX_FRONT_ID;
 
-	addr_v6(&ev[1].src, "fd00:20::9");
-	addr_v6(&ev[1].dst, "fd00:10::10");
-	ev[1].sport = 0; /* connect(): no source port yet */
-	ev[1].dport = htons(7070);
-	ev[1].point = WEFT_POLICY_POINT_CONNECT;
+	addr_v6(&ev[1].conn.src, "fd00:20::9");
+	addr_v6(&ev[1].conn.dst, "fd00:10::10");
+	ev[1].conn.sport = 0; /* connect(): no source port yet */
+	ev[1].conn.dport = htons(7070);
+	ev[1].conn.point = WEFT_POLICY_POINT_CONNECT;
 	ev[1].verdict.action = WEFT_POLICY_ACTION_DENY;
 	ev[1].verdict.reason = WEFT_POLICY_REASON_NO_ALLOW_MATCH;
 	ev[1].verdict.flags = WEFT_POLICY_F_AUDIT;
@@ -2202,12 +2202,12 @@ static void monitor_events(struct weft_policy_event ev[3], char *when,
 	ev[1].verdict.audit_rule = 0;
 	ev[1].src_identity = FIX_EVIL_ID;
 
-	addr_v4(&ev[2].src, "10.30.0.9");
-	addr_v4(&ev[2].dst, "10.10.1.10");
-	ev[2].sport = htons(1000);
-	ev[2].dport = htons(7070);
-	ev[2].proto = IPPROTO_UDP;
-	ev[2].point = WEFT_POLICY_POINT_INBOUND;
+	addr_v4(&ev[2].conn.src, "10.30.0.9");
+	addr_v4(&ev[2].conn.dst, "10.10.1.10");
+	ev[2].conn.sport = htons(1000);
+	ev[2].conn.dport = htons(7070);
+	ev[2].conn.proto = IPPROTO_UDP;
+	ev[2].conn.point = WEFT_POLICY_POINT_INBOUND;
 	ev[2].verdict.action = WEFT_POLICY_ACTION_ALLOW;
 	ev[2].verdict.reason = WEFT_POLICY_REASON_ALLOW_MATCH;
 	ev[2].verdict.flags = WEFT_POLICY_F_AUDIT;

@@ -1339,6 +1339,19 @@ int sb_agent_remove_config(const struct sb_agent *a, const char *name)
 	return unlink(path) ? -errno : 0;
 }
 
+int sb_agent_apply_config(const struct sb_agent *a, const char *name,
+			  const char *text, int timeout_ms)
+{
+	long long gen = sb_agent_generation(a);
+	int err = sb_agent_write_config(a, name, text);
+
+	if (err)
+		return err;
+	return SB_WAIT_UNTIL(sb_agent_generation(a) > gen, timeout_ms) ?
+		       0 :
+		       -ETIMEDOUT;
+}
+
 long long sb_agent_generation(const struct sb_agent *a)
 {
 	struct sb_result r;

@@ -297,6 +297,11 @@ int sb_agent_remove_config(const struct sb_agent *a, const char *name);
 /* The datapath's config generation from `weft -j status`; -1 on error. */
 long long sb_agent_generation(const struct sb_agent *a);
 
+/* sb_agent_write_config(), then wait up to timeout_ms for the generation
+ * to move past the one before: 0, -ETIMEDOUT, or the write's error. */
+int sb_agent_apply_config(const struct sb_agent *a, const char *name,
+			  const char *text, int timeout_ms);
+
 /*
  * One TCP exchange from the calling process (call it in the sandbox):
  * connect to addr:port (numeric v4 or v6), send len bytes of payload,

@@ -262,9 +262,9 @@ static void monitor_resolve(const struct monitor *m,
 	const struct weft_policy_verdict *v = &e->verdict;
 
 	monitor_time(e->ktime_ns, l->time, sizeof(l->time));
-	cli_addr_str(&e->src, l->src, sizeof(l->src));
-	cli_addr_str(&e->dst, l->dst, sizeof(l->dst));
-	l->proto = cli_proto_str(e->proto, l->proto_buf, sizeof(l->proto_buf));
+	cli_addr_str(&e->conn.src, l->src, sizeof(l->src));
+	cli_addr_str(&e->conn.dst, l->dst, sizeof(l->dst));
+	l->proto = cli_proto_str(e->conn.proto, l->proto_buf, sizeof(l->proto_buf));
 	l->identity = monitor_identity(m, e->src_identity, l->identity_buf,
 				       sizeof(l->identity_buf));
 	l->policy = monitor_policy(m, v->policy, l->policy_buf,
@@ -294,14 +294,14 @@ static int monitor_json(struct monitor *m, const struct weft_policy_event *e,
 
 	json_object_begin(w);
 	json_kv_string(w, "time", l->time);
-	json_kv_string(w, "point", policy_point_name(e->point));
+	json_kv_string(w, "point", policy_point_name(e->conn.point));
 	json_kv_string(w, "action",
 		       v->action == WEFT_POLICY_ACTION_ALLOW ? "allow" : "deny");
 	json_kv_bool(w, "audit", l->audit);
 	json_kv_string(w, "src", l->src);
-	json_kv_u64(w, "sport", ntohs(e->sport));
+	json_kv_u64(w, "sport", ntohs(e->conn.sport));
 	json_kv_string(w, "dst", l->dst);
-	json_kv_u64(w, "dport", ntohs(e->dport));
+	json_kv_u64(w, "dport", ntohs(e->conn.dport));
 	json_kv_string(w, "proto", l->proto);
 	json_kv_string(w, "identity", l->identity);
 	json_kv_string(w, "policy", l->policy);
@@ -325,9 +325,9 @@ static int monitor_text(const struct weft_policy_event *e,
 		 v->action == WEFT_POLICY_ACTION_ALLOW ? "ALLOW" : "DENY",
 		 l->audit ? "+AUDIT" : "");
 	printf("%s %s %-11s %s -> %s %s identity=%s policy=%s rule=",
-	       l->time, policy_point_name(e->point), verdict,
-	       cli_addr_port_str(&e->src, e->sport, src, sizeof(src)),
-	       cli_addr_port_str(&e->dst, e->dport, dst, sizeof(dst)),
+	       l->time, policy_point_name(e->conn.point), verdict,
+	       cli_addr_port_str(&e->conn.src, e->conn.sport, src, sizeof(src)),
+	       cli_addr_port_str(&e->conn.dst, e->conn.dport, dst, sizeof(dst)),
 	       l->proto, l->identity ? l->identity : "unknown",
 	       l->policy ? l->policy : "-");
 	if (l->policy && v->rule != WEFT_POLICY_NONE)

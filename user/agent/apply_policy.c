@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,105 +36,56 @@ static int config_read(const struct datapath_maps *maps,
 }
 
 /*
- * Delete every row of one map for which `stale(key, arg)` holds.  Keys are
- * collected first: deleting the key a get_next_key walk stands on would
- * restart the walk.
+ * The rows of one generation, table by table: a key's 32-bit field at
+ * `off` is either the generation itself (kind GEN_FIELD) or an id tagged
+ * for it (kind GEN_TAG, see tag()).
  */
-static int delete_rows(int fd, size_t key_size,
-		       bool (*stale)(const void *key, const void *arg),
-		       const void *arg, size_t *deleted)
+enum gen_kind { GEN_FIELD, GEN_TAG };
+
+struct gen_rows {
+	__u32 gen;
+	size_t off;
+	enum gen_kind kind;
+};
+
+static bool of_generation(const void *key, const void *arg)
 {
-	unsigned char *keys = NULL, prev[64], cur[64];
-	size_t n = 0, cap = 0;
-	bool first = true;
-	int err = 0;
+	const struct gen_rows *g = arg;
+	__u32 v;
 
-	if (key_size > sizeof(cur))
-		return -EINVAL;
-	while (bpf_map_get_next_key(fd, first ? NULL : prev, cur) == 0) {
-		first = false;
-		memcpy(prev, cur, key_size);
-		if (!stale(cur, arg))
-			continue;
-		err = vec_reserve((void **)&keys, &cap, n + 1, key_size);
-		if (err)
-			break;
-		memcpy(keys + n++ * key_size, cur, key_size);
-	}
-	for (size_t i = 0; i < n; i++)
-		map_remove(fd, keys + i * key_size);
-	*deleted += n;
-	free(keys);
-	return err;
-}
-
-static bool dst_stale(const void *key, const void *arg)
-{
-	__u32 gen = *(const __u32 *)arg;
-
-	return ((const struct weft_policy_dst_key *)key)->gen == gen;
-}
-
-static bool ident_stale(const void *key, const void *arg)
-{
-	__u32 gen = *(const __u32 *)arg;
-
-	return ((const struct weft_policy_ident_key *)key)->gen == gen;
-}
-
-static bool src_ident_stale(const void *key, const void *arg)
-{
-	__u32 gen = *(const __u32 *)arg;
-
-	return tagged(((const struct weft_policy_src_ident_key *)key)->set_id,
-		      gen);
-}
-
-static bool src_net_stale(const void *key, const void *arg)
-{
-	__u32 gen = *(const __u32 *)arg;
-
-	return tagged(((const struct weft_policy_src_net_key *)key)->set_id,
-		      gen);
-}
-
-static bool verdict_stale(const void *key, const void *arg)
-{
-	__u32 gen = *(const __u32 *)arg;
-
-	return tagged(((const struct weft_policy_verdict_key *)key)->set_id,
-		      gen);
-}
-
-static bool ident_meta_stale(const void *key, const void *arg)
-{
-	__u32 gen = *(const __u32 *)arg;
-
-	return tagged(*(const __u32 *)key, gen);
+	memcpy(&v, (const unsigned char *)key + g->off, sizeof(v));
+	return g->kind == GEN_FIELD ? v == g->gen : tagged(v, g->gen);
 }
 
 /* Delete every row written for generation gen. */
 static int delete_generation(const struct datapath_maps *maps, __u32 gen,
 			     size_t *deleted)
 {
-	int err;
+	const struct {
+		int fd;
+		size_t key_size, off;
+		enum gen_kind kind;
+	} tables[] = {
+		{ maps->policy_dst, sizeof(struct weft_policy_dst_key),
+		  offsetof(struct weft_policy_dst_key, gen), GEN_FIELD },
+		{ maps->policy_ident, sizeof(struct weft_policy_ident_key),
+		  offsetof(struct weft_policy_ident_key, gen), GEN_FIELD },
+		{ maps->policy_src_ident, sizeof(struct weft_policy_src_ident_key),
+		  offsetof(struct weft_policy_src_ident_key, set_id), GEN_TAG },
+		{ maps->policy_src_net, sizeof(struct weft_policy_src_net_key),
+		  offsetof(struct weft_policy_src_net_key, set_id), GEN_TAG },
+		{ maps->policy_verdict, sizeof(struct weft_policy_verdict_key),
+		  offsetof(struct weft_policy_verdict_key, set_id), GEN_TAG },
+		{ maps->policy_ident_meta, sizeof(__u32), 0, GEN_TAG },
+	};
+	int err = 0;
 
-	err = delete_rows(maps->policy_dst, sizeof(struct weft_policy_dst_key),
-			  dst_stale, &gen, deleted);
-	err = err ?: delete_rows(maps->policy_ident,
-				 sizeof(struct weft_policy_ident_key),
-				 ident_stale, &gen, deleted);
-	err = err ?: delete_rows(maps->policy_src_ident,
-				 sizeof(struct weft_policy_src_ident_key),
-				 src_ident_stale, &gen, deleted);
-	err = err ?: delete_rows(maps->policy_src_net,
-				 sizeof(struct weft_policy_src_net_key),
-				 src_net_stale, &gen, deleted);
-	err = err ?: delete_rows(maps->policy_verdict,
-				 sizeof(struct weft_policy_verdict_key),
-				 verdict_stale, &gen, deleted);
-	err = err ?: delete_rows(maps->policy_ident_meta, sizeof(__u32),
-				 ident_meta_stale, &gen, deleted);
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]) && !err; i++) {
+		struct gen_rows g = { gen, tables[i].off, tables[i].kind };
+
+		err = map_delete_matching(tables[i].fd, tables[i].key_size,
+					  of_generation, &g, deleted);
+	}
 	return err;
 }
 
@@ -226,7 +178,7 @@ out:
 	return err;
 }
 
-/* The policies apply_policy() removed, for delete_rows(). */
+/* The policies apply_policy() removed, for map_delete_matching(). */
 struct removed_policies {
 	const __u32 *ids;
 	size_t n;
@@ -254,8 +206,9 @@ static void forget_policies(const struct datapath_maps *maps,
 		return;
 	for (size_t i = 0; i < n; i++)
 		map_remove(maps->policy_meta, &removed[i]);
-	delete_rows(maps->policy_stats, sizeof(struct weft_policy_stats_key),
-		    stats_of_removed, &r, &deleted);
+	map_delete_matching(maps->policy_stats,
+			    sizeof(struct weft_policy_stats_key),
+			    stats_of_removed, &r, &deleted);
 }
 
 /* ---- the tables ------------------------------------------------------------ */

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "vec.h"
 
 void copy_str(char *dst, size_t len, const char *src)
 {
@@ -33,6 +34,35 @@ int map_write(int fd, const void *key, const void *value,
 void map_remove(int fd, const void *key)
 {
 	(void)bpf_map_delete_elem(fd, key); /* already gone is fine */
+}
+
+int map_delete_matching(int fd, size_t key_size,
+			bool (*matches)(const void *key, const void *arg),
+			const void *arg, size_t *deleted)
+{
+	unsigned char *keys = NULL, prev[64], cur[64];
+	size_t n = 0, cap = 0;
+	bool first = true;
+	int err = 0;
+
+	if (key_size > sizeof(cur))
+		return -EINVAL;
+	while (bpf_map_get_next_key(fd, first ? NULL : prev, cur) == 0) {
+		first = false;
+		memcpy(prev, cur, key_size);
+		if (!matches(cur, arg))
+			continue;
+		err = vec_reserve((void **)&keys, &cap, n + 1, key_size);
+		if (err)
+			break;
+		memcpy(keys + n++ * key_size, cur, key_size);
+	}
+	for (size_t i = 0; i < n; i++)
+		map_remove(fd, keys + i * key_size);
+	if (deleted)
+		*deleted += n;
+	free(keys);
+	return err;
 }
 
 __u64 now_ns(void)

@@ -4,6 +4,7 @@
 #define WEFT_AGENT_MAP_UTIL_H
 
 #include <linux/types.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Copy src into dst[len], truncated, the rest zeroed (map values). */
@@ -14,6 +15,16 @@ int map_write(int fd, const void *key, const void *value, const char *what);
 
 /* Delete key; already gone is fine. */
 void map_remove(int fd, const void *key);
+
+/*
+ * Delete every entry whose key (key_size bytes, at most 64) matches(key,
+ * arg).  The keys are collected first: deleting the key a get_next_key
+ * walk stands on would restart the walk.  Adds how many went to *deleted
+ * (when not NULL).  0, -ENOMEM, or -EINVAL for a key over 64 bytes.
+ */
+int map_delete_matching(int fd, size_t key_size,
+			bool (*matches)(const void *key, const void *arg),
+			const void *arg, size_t *deleted);
 
 /* CLOCK_REALTIME in ns (weft_agent_state times). */
 __u64 now_ns(void);

@@ -370,44 +370,23 @@ static bool published(const struct netns_workload *w)
 	return w->cookie && w->addrs.flags;
 }
 
-/*
- * Delete every key of the map that is not in want (nwant keys of key_size
- * bytes, sorted by cmp).  The keys are collected first: deleting while
- * walking restarts the walk.  Returns how many went, or -ENOMEM.
- */
-static int remove_unwanted(int fd, const void *want, size_t nwant,
-			   size_t key_size, int (*cmp)(const void *, const void *),
-			   size_t max_entries, const char *what)
-{
-	unsigned char key[16], *gone = NULL;
-	size_t ngone = 0, cap = 0;
-	const void *prev = NULL;
-	int err = 0;
+/* The keys a map should keep: n of size bytes, sorted by cmp. */
+struct wanted_keys {
+	const void *keys;
+	size_t n, size;
+	int (*cmp)(const void *, const void *);
+};
 
-	if (key_size > sizeof(key))
-		return -EINVAL;
-	for (size_t i = 0; i <= max_entries * 2 &&
-			   !bpf_map_get_next_key(fd, prev, key); i++) {
-		if (!nwant || !bsearch(key, want, nwant, key_size, cmp)) {
-			if (vec_reserve((void **)&gone, &cap, ngone + 1, key_size)) {
-				err = -ENOMEM;
-				break;
-			}
-			memcpy(gone + ngone++ * key_size, key, key_size);
-		}
-		prev = key;
-	}
-	for (size_t i = 0; i < ngone; i++)
-		map_remove(fd, gone + i * key_size);
-	if (ngone)
-		pr_debug("%s: %zu entries gone\n", what, ngone);
-	free(gone);
-	return err ?: (int)ngone;
+static bool unwanted(const void *key, const void *arg)
+{
+	const struct wanted_keys *w = arg;
+
+	return !w->n || !bsearch(key, w->keys, w->n, w->size, w->cmp);
 }
 
 static int publish(const struct netns_scan *s, int fd)
 {
-	size_t nwant = 0;
+	size_t nwant = 0, gone = 0;
 	__u64 *want;
 	int err = 0, changed = 0, n;
 
@@ -433,12 +412,12 @@ static int publish(const struct netns_scan *s, int fd)
 	}
 	if (nwant)
 		qsort(want, nwant, sizeof(*want), u64_cmp);
-	n = remove_unwanted(fd, want, nwant, sizeof(*want), u64_cmp,
-			    WEFT_MAX_NETNS, "weft_netns");
-	if (n < 0)
-		err = n;
-	else
-		changed += n;
+	n = map_delete_matching(fd, sizeof(*want), unwanted,
+				&(struct wanted_keys){ want, nwant, sizeof(*want),
+						       u64_cmp },
+				&gone);
+	err = err ?: n;
+	changed += (int)gone;
 	if (changed)
 		pr_info("workload namespaces: %zu served, %zu with a cookie and an address in weft_netns (%d changed)\n",
 			s->nws, nwant, changed);
@@ -483,10 +462,12 @@ static int publish_node_addrs(const struct netns_scan *s, int fd)
 			err = err ?: -EIO;
 	if (nwant)
 		qsort(want, nwant, sizeof(*want), addr_cmp);
-	n = remove_unwanted(fd, want, nwant, sizeof(*want), addr_cmp,
-			    WEFT_MAX_NODE_ADDRS, "weft_node_addrs");
+	n = map_delete_matching(fd, sizeof(*want), unwanted,
+				&(struct wanted_keys){ want, nwant, sizeof(*want),
+						       addr_cmp },
+				NULL);
 	free(want);
-	return n < 0 ? n : err;
+	return n ?: err;
 }
 
 /* ---- the scanner ---------------------------------------------------------- */
